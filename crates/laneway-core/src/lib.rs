@@ -1,0 +1,14 @@
+//! Laneway's domain: ids, times, validated slugs, card positions, diffs, events and the
+//! resource types the API returns. No HTTP and no SQL here.
+
+pub mod diff;
+pub mod error;
+pub mod events;
+pub mod fields;
+pub mod ids;
+pub mod model;
+pub mod position;
+pub mod slug;
+pub mod time;
+
+pub use error::DomainError;

@@ -1,0 +1,207 @@
+//! The resources as the API returns them. Field order here is the order clients see.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::Date;
+use uuid::Uuid;
+
+use crate::time::{serde_date_opt, serde_ts, Timestamp};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    pub updated_at: Timestamp,
+}
+
+/// What a key may do. Ordered: each scope includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Read,
+    Write,
+    Admin,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "read" => Some(Scope::Read),
+            "write" => Some(Scope::Write),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// An API key as listed: never the token or its hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub scope: Scope,
+    pub member_id: Uuid,
+    /// The first characters of the token, enough to recognise it (`lw_live_ab12…`).
+    pub prefix: String,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts::option")]
+    pub last_used_at: Option<Timestamp>,
+    #[serde(with = "serde_ts::option")]
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A declared custom field of an object type (spec §4, typed fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    pub key: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Number,
+    Boolean,
+    Date,
+    Datetime,
+    Email,
+    Phone,
+    Url,
+    Select,
+    MultiSelect,
+    Member,
+    Record,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectType {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub icon: Option<String>,
+    pub fields: Vec<FieldDef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub position: i64,
+    /// Not shown inside `GET /schema` (the stage sits in its pipeline there) but present in
+    /// stage events and stage endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub stages: Vec<Stage>,
+}
+
+/// The `object_types` object embedded in every record, as the Kanvo reference shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectTypeRef {
+    pub name: String,
+    pub slug: String,
+    pub icon: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub id: Uuid,
+    pub title: String,
+    pub object_type_id: Uuid,
+    pub pipeline_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub position: Option<String>,
+    pub data: Value,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    pub updated_at: Timestamp,
+    #[serde(with = "serde_ts::option", skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+    pub object_types: ObjectTypeRef,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub id: Uuid,
+    pub title: String,
+    pub record_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    #[serde(with = "serde_date_opt")]
+    pub due_date: Option<Date>,
+    pub notes: Option<String>,
+    pub completed: bool,
+    #[serde(with = "serde_ts::option")]
+    pub completed_at: Option<Timestamp>,
+    #[serde(with = "serde_ts")]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    pub updated_at: Timestamp,
+    #[serde(with = "serde_ts::option", skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+}

@@ -1,0 +1,105 @@
+//! Time as the API shows it: RFC 3339, UTC, always three fractional digits and `Z`.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+pub type Timestamp = OffsetDateTime;
+
+/// Now, truncated to whole milliseconds so what we store is exactly what we show.
+pub fn now() -> Timestamp {
+    truncate_ms(OffsetDateTime::now_utc())
+}
+
+/// Drops sub-millisecond precision and normalises to UTC.
+pub fn truncate_ms(t: Timestamp) -> Timestamp {
+    let t = t.to_offset(UtcOffset::UTC);
+    let ms = t.millisecond();
+    t.replace_nanosecond(u32::from(ms) * 1_000_000).unwrap_or(t)
+}
+
+/// `2026-03-14T18:30:00.000Z`. Fixed width, so the text sorts like the instant.
+pub fn format_ts(t: Timestamp) -> String {
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.to_offset(UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_else(|_| String::from("1970-01-01T00:00:00.000Z"))
+}
+
+/// Parses any RFC 3339 instant (offsets allowed) into UTC milliseconds.
+pub fn parse_ts(s: &str) -> Option<Timestamp> {
+    OffsetDateTime::parse(s, &Rfc3339).ok().map(truncate_ms)
+}
+
+/// `YYYY-MM-DD`.
+pub fn format_date(d: Date) -> String {
+    let fmt = format_description!("[year]-[month]-[day]");
+    d.format(&fmt).unwrap_or_default()
+}
+
+/// Parses `YYYY-MM-DD`; also accepts a full RFC 3339 instant and keeps its UTC date, since
+/// the Kanvo reference calls due dates "ISO 8601".
+pub fn parse_date(s: &str) -> Option<Date> {
+    let fmt = format_description!("[year]-[month]-[day]");
+    Date::parse(s, &fmt)
+        .ok()
+        .or_else(|| parse_ts(s).map(|t| t.date()))
+}
+
+/// Serde helpers for timestamps in the API format.
+pub mod serde_ts {
+    use super::*;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_ts(*t))
+    }
+
+    pub mod option {
+        use super::*;
+        pub fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&format_ts(*t)),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
+
+/// Serde helper for optional dates.
+pub mod serde_date_opt {
+    use super::*;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&format_date(*d)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_with_millis_and_z() {
+        let t = parse_ts("2026-03-14T18:30:00.123456+02:00").unwrap();
+        assert_eq!(format_ts(t), "2026-03-14T16:30:00.123Z");
+        let t = parse_ts("2026-03-14T18:30:00Z").unwrap();
+        assert_eq!(format_ts(t), "2026-03-14T18:30:00.000Z");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(format_date(parse_date("2026-06-30").unwrap()), "2026-06-30");
+        assert_eq!(
+            format_date(parse_date("2026-06-30T23:00:00-02:00").unwrap()),
+            "2026-07-01"
+        );
+        assert!(parse_date("2026-13-01").is_none());
+        assert!(parse_date("tomorrow").is_none());
+    }
+}

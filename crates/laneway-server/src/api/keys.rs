@@ -1,0 +1,136 @@
+//! `/keys`: API keys of the workspace (admin scope). The token is shown once, at creation.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use laneway_core::ids::new_key_id;
+use laneway_core::model::{ApiKey, Scope};
+use laneway_core::time::now;
+use laneway_store::repo::keys::{self, NewKey};
+use laneway_store::repo::members;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::records::not_found_as;
+use super::{created, deleted, page, with_etag};
+use crate::auth::{generate_token, hash_token, shown_prefix, Admin};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Params, PathId};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/keys", get(list_keys).post(create_key))
+        .route("/keys/{id}", get(get_key).delete(revoke_key))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyIn {
+    #[serde(default)]
+    name: Option<String>,
+    scope: Scope,
+    /// The member the key acts as; default: the caller's member.
+    #[serde(default)]
+    member_id: Option<Uuid>,
+}
+
+async fn list_keys(State(state): State<AppState>, auth: Admin, q: Params) -> ApiResult<Response> {
+    let p = q.page()?;
+    let mut s = state.db.read().await?;
+    let (items, total) = keys::list(&mut s, auth.ws(), p.window()).await?;
+    Ok(page(items, total, p))
+}
+
+async fn get_key(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let mut s = state.db.read().await?;
+    let k = keys::get(&mut s, auth.ws(), &id)
+        .await
+        .map_err(|e| not_found_as(e, "API key", &id))?;
+    Ok(with_etag(&k, StatusCode::OK))
+}
+
+/// Creates a key for a member of this workspace.
+pub async fn issue_key(
+    s: &mut laneway_store::Session,
+    ws: &str,
+    member_id: Uuid,
+    name: String,
+    scope: Scope,
+) -> Result<(ApiKey, String), laneway_store::StoreError> {
+    let token = generate_token();
+    let key = ApiKey {
+        id: new_key_id(),
+        name,
+        scope,
+        member_id,
+        prefix: shown_prefix(&token),
+        created_at: now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    keys::insert(
+        s,
+        NewKey {
+            key: &key,
+            workspace_id: ws,
+            token_hash: &hash_token(&token),
+        },
+    )
+    .await?;
+    Ok((key, token))
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    auth: Admin,
+    Json(body): Json<KeyIn>,
+) -> ApiResult<Response> {
+    let name = body.name.map(|n| n.trim().to_string()).unwrap_or_default();
+    let name = if name.is_empty() {
+        format!("{} key", body.scope.as_str())
+    } else {
+        name
+    };
+    if name.chars().count() > 100 {
+        return Err(ApiError::invalid(
+            "name",
+            "'name' must be at most 100 characters",
+        ));
+    }
+    let member_id = body.member_id.unwrap_or(auth.member_id);
+    let mut s = state.db.write().await?;
+    if !members::exists(&mut s, auth.ws(), member_id).await? {
+        return Err(ApiError::invalid(
+            "member_id",
+            format!("'member_id': member '{member_id}' not found"),
+        ));
+    }
+    let (key, token) = issue_key(&mut s, auth.ws(), member_id, name, body.scope).await?;
+    s.commit().await?;
+    let mut out = serde_json::to_value(&key).unwrap_or_default();
+    if let Some(o) = out.as_object_mut() {
+        o.insert("token".into(), json!(token));
+    }
+    Ok(created(out))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let mut s = state.db.write().await?;
+    if !keys::revoke(&mut s, Some(auth.ws()), &id, now()).await? {
+        return Err(ApiError::not_found(format!("API key '{id}' not found")));
+    }
+    s.commit().await?;
+    Ok(deleted(id))
+}

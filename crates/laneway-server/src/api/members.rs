@@ -1,0 +1,209 @@
+//! `/members`: the people of a workspace (spec §3).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use laneway_core::fields::is_email;
+use laneway_core::ids::new_id;
+use laneway_core::model::{Member, Role};
+use laneway_core::time::now;
+use laneway_store::repo::{keys, members, records, tasks};
+use laneway_store::{Session, StoreError};
+use serde::Deserialize;
+
+use super::records::not_found_as;
+use super::{check_if_match, deleted, page, path_uuid, with_etag};
+use crate::auth::{Admin, Reader};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Params, PathId};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/members", get(list_members).post(create_member))
+        .route(
+            "/members/{id}",
+            get(get_member).patch(update_member).delete(delete_member),
+        )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberIn {
+    name: String,
+    email: String,
+    #[serde(default)]
+    role: Option<Role>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberPatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    role: Option<Role>,
+}
+
+/// A member's name: trimmed, 1–200 characters.
+pub fn check_name(name: &str) -> ApiResult<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 200 {
+        return Err(ApiError::invalid("name", "'name' must be 1-200 characters"));
+    }
+    Ok(n.to_string())
+}
+
+/// Emails are compared and stored lowercased, so `Ann@x.io` and `ann@x.io` are one member.
+pub fn check_email(email: &str) -> ApiResult<String> {
+    let e = email.trim().to_lowercase();
+    if !is_email(&e) {
+        return Err(ApiError::invalid(
+            "email",
+            format!("'email' is not a valid email address: '{email}'"),
+        ));
+    }
+    Ok(e)
+}
+
+fn email_taken(e: StoreError, email: &str) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => {
+            ApiError::conflict(format!("A member with email '{email}' already exists"))
+        }
+        other => other.into(),
+    }
+}
+
+async fn list_members(
+    State(state): State<AppState>,
+    auth: Reader,
+    q: Params,
+) -> ApiResult<Response> {
+    let p = q.page()?;
+    let mut s = state.db.read().await?;
+    let (items, total) = members::list(&mut s, auth.ws(), p.window()).await?;
+    Ok(page(items, total, p))
+}
+
+async fn get_member(
+    State(state): State<AppState>,
+    auth: Reader,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Member")?;
+    let mut s = state.db.read().await?;
+    let m = members::get(&mut s, auth.ws(), id)
+        .await
+        .map_err(|e| not_found_as(e, "Member", id))?;
+    Ok(with_etag(&m, StatusCode::OK))
+}
+
+async fn create_member(
+    State(state): State<AppState>,
+    auth: Admin,
+    Json(body): Json<MemberIn>,
+) -> ApiResult<Response> {
+    let name = check_name(&body.name)?;
+    let email = check_email(&body.email)?;
+    let at = now();
+    let m = Member {
+        id: new_id(),
+        name,
+        email: email.clone(),
+        role: body.role.unwrap_or(Role::Member),
+        created_at: at,
+        updated_at: at,
+    };
+    let mut s = state.db.write().await?;
+    members::insert(&mut s, auth.ws(), &m, None)
+        .await
+        .map_err(|e| email_taken(e, &email))?;
+    s.commit().await?;
+    Ok(with_etag(&m, StatusCode::CREATED))
+}
+
+async fn ensure_other_owner(s: &mut Session, ws: &str, what: &str) -> ApiResult<()> {
+    if members::count_role(s, ws, Role::Owner).await? <= 1 {
+        return Err(ApiError::conflict(format!(
+            "Cannot {what} the last owner of the workspace; make another member owner first"
+        )));
+    }
+    Ok(())
+}
+
+async fn update_member(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+    headers: HeaderMap,
+    Json(body): Json<MemberPatch>,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Member")?;
+    let ws = auth.ws().to_string();
+    let mut s = state.db.write().await?;
+    let old = members::get(&mut s, &ws, id)
+        .await
+        .map_err(|e| not_found_as(e, "Member", id))?;
+    check_if_match(&headers, &old)?;
+    let mut m = old.clone();
+    if let Some(n) = body.name {
+        m.name = check_name(&n)?;
+    }
+    if let Some(e) = body.email {
+        m.email = check_email(&e)?;
+    }
+    if let Some(r) = body.role {
+        if old.role == Role::Owner && r != Role::Owner {
+            ensure_other_owner(&mut s, &ws, "demote").await?;
+        }
+        m.role = r;
+    }
+    if m.name != old.name || m.email != old.email || m.role != old.role {
+        m.updated_at = now();
+        members::update(&mut s, &ws, &m)
+            .await
+            .map_err(|e| email_taken(e, &m.email))?;
+        s.commit().await?;
+    }
+    Ok(with_etag(&m, StatusCode::OK))
+}
+
+/// Deletes a member: unassigns their records and tasks (with the usual update events),
+/// revokes their keys, and hides them from lists. Their past events and comments keep the id.
+async fn delete_member(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Member")?;
+    let ws = auth.ws().to_string();
+    let mut s = state.db.write().await?;
+    let old = members::get(&mut s, &ws, id)
+        .await
+        .map_err(|e| not_found_as(e, "Member", id))?;
+    check_if_match(&headers, &old)?;
+    if old.role == Role::Owner {
+        ensure_other_owner(&mut s, &ws, "delete").await?;
+    }
+    for r in records::list_assigned(&mut s, &ws, id).await? {
+        let mut new = r.clone();
+        new.assignee_id = None;
+        super::records::service::write_update(&mut s, &ws, &r, new).await?;
+    }
+    for t in tasks::list_assigned(&mut s, &ws, id).await? {
+        let mut new = t.clone();
+        new.assignee_id = None;
+        super::tasks::write_update(&mut s, &ws, &t, new).await?;
+    }
+    let at = now();
+    keys::revoke_for_member(&mut s, &ws, id, at).await?;
+    members::soft_delete(&mut s, &ws, id, at).await?;
+    s.commit().await?;
+    Ok(deleted(id))
+}

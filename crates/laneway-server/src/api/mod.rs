@@ -1,0 +1,133 @@
+//! The REST API under `/api/v1`: one module per resource, merged here, plus the layers every
+//! request goes through (request id, tracing, body limit, panic guard) and JSON fallbacks.
+
+mod etag;
+mod events;
+mod keys;
+mod me;
+mod members;
+pub mod members_checks {
+    pub use super::members::{check_email, check_name};
+}
+mod records;
+mod schema;
+mod tasks;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::ApiError;
+use crate::extract::PageParams;
+use crate::state::AppState;
+
+pub use etag::{check_if_match, with_etag};
+pub use keys::issue_key;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    let api = Router::new()
+        .merge(me::router())
+        .merge(members::router())
+        .merge(keys::router())
+        .merge(schema::router())
+        .merge(tasks::router())
+        .merge(records::router())
+        .merge(events::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            let id = req
+                                .extensions()
+                                .get::<RequestId>()
+                                .and_then(|id| id.header_value().to_str().ok())
+                                .unwrap_or("-")
+                                .to_string();
+                            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed on this route",
+    )
+}
+
+/// `{"success": true, "data": ...}` with 200.
+pub fn ok<T: Serialize>(data: T) -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(json!({"success": true, "data": data})),
+    )
+        .into_response()
+}
+
+/// `{"success": true, "data": ...}` with 201.
+pub fn created<T: Serialize>(data: T) -> Response {
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"success": true, "data": data})),
+    )
+        .into_response()
+}
+
+/// An offset-paginated list: `{"success": true, "data": [...], "meta": {total, page, per_page}}`.
+pub fn page<T: Serialize>(data: Vec<T>, total: i64, p: PageParams) -> Response {
+    axum::Json(json!({
+        "success": true,
+        "data": data,
+        "meta": {"total": total, "page": p.page, "per_page": p.per_page},
+    }))
+    .into_response()
+}
+
+/// `{"deleted": true, "id": ..}`, the Kanvo delete answer.
+pub fn deleted(id: impl Serialize) -> Response {
+    ok(json!({"deleted": true, "id": id}))
+}
+
+/// A resource as JSON, for events and diffs.
+pub fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// A path id that must be a UUID; anything else cannot exist, so it is a 404.
+pub fn path_uuid(raw: &str, resource: &'static str) -> Result<uuid::Uuid, ApiError> {
+    laneway_core::ids::parse_uuid(raw)
+        .ok_or_else(|| ApiError::not_found(format!("{resource} '{raw}' not found")))
+}

@@ -1,0 +1,634 @@
+//! `/schema`: object types, pipelines and stages (spec §4). Reading needs `read`; changing
+//! needs `admin`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use laneway_core::events::{self, NewEvent};
+use laneway_core::fields::validate_defs;
+use laneway_core::ids::new_id;
+use laneway_core::model::{FieldDef, ObjectType, Pipeline, Stage};
+use laneway_core::slug::slug_or_default;
+use laneway_core::time::now;
+use laneway_store::repo::{events as event_repo, records, schema};
+use laneway_store::{Session, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::records::not_found_as;
+use super::{check_if_match, deleted, ok, path_uuid, to_value, with_etag};
+use crate::auth::{Admin, Reader};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{nullable, Json, Params, PathId};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/schema", get(get_schema))
+        .route(
+            "/schema/object-types",
+            get(list_object_types).post(create_object_type),
+        )
+        .route(
+            "/schema/object-types/{id}",
+            get(get_object_type)
+                .patch(update_object_type)
+                .delete(delete_object_type),
+        )
+        .route(
+            "/schema/pipelines",
+            get(list_pipelines).post(create_pipeline),
+        )
+        .route(
+            "/schema/pipelines/{id}",
+            get(get_pipeline)
+                .patch(update_pipeline)
+                .delete(delete_pipeline),
+        )
+        .route("/schema/pipelines/{id}/stages", post(create_stage))
+        .route(
+            "/schema/stages/{id}",
+            get(get_stage).patch(update_stage).delete(delete_stage),
+        )
+}
+
+fn check_name(name: &str, field: &str) -> ApiResult<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 100 {
+        return Err(ApiError::invalid(
+            field,
+            format!("'{field}' must be 1-100 characters"),
+        ));
+    }
+    Ok(n.to_string())
+}
+
+fn slug_taken(e: StoreError, what: &str, slug: &str) -> ApiError {
+    match e {
+        StoreError::Conflict(_) => {
+            ApiError::conflict(format!("{what} with slug '{slug}' already exists"))
+        }
+        other => other.into(),
+    }
+}
+
+/// Pipelines as the schema shows them: stages without their (implied) pipeline id.
+fn schema_view(mut p: Pipeline) -> Pipeline {
+    for s in &mut p.stages {
+        s.pipeline_id = None;
+    }
+    p
+}
+
+async fn get_schema(State(state): State<AppState>, auth: Reader) -> ApiResult<Response> {
+    let mut s = state.db.read().await?;
+    let object_types = schema::list_object_types(&mut s, auth.ws()).await?;
+    let pipelines: Vec<Pipeline> = schema::list_pipelines(&mut s, auth.ws())
+        .await?
+        .into_iter()
+        .map(schema_view)
+        .collect();
+    Ok(ok(
+        json!({"object_types": object_types, "pipelines": pipelines}),
+    ))
+}
+
+// ---- object types ------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectTypeIn {
+    name: String,
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    icon: Option<String>,
+    #[serde(default)]
+    fields: Option<Vec<FieldDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectTypePatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    icon: Option<Option<String>>,
+    #[serde(default)]
+    fields: Option<Vec<FieldDef>>,
+}
+
+fn check_icon(icon: Option<String>) -> ApiResult<Option<String>> {
+    match icon {
+        Some(i) if i.chars().count() > 32 => Err(ApiError::invalid(
+            "icon",
+            "'icon' must be at most 32 characters",
+        )),
+        Some(i) if i.trim().is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+async fn list_object_types(State(state): State<AppState>, auth: Reader) -> ApiResult<Response> {
+    let mut s = state.db.read().await?;
+    Ok(ok(schema::list_object_types(&mut s, auth.ws()).await?))
+}
+
+async fn get_object_type(
+    State(state): State<AppState>,
+    auth: Reader,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Object type")?;
+    let mut s = state.db.read().await?;
+    let t = schema::get_object_type(&mut s, auth.ws(), id)
+        .await
+        .map_err(|e| not_found_as(e, "Object type", id))?;
+    Ok(with_etag(&t, StatusCode::OK))
+}
+
+async fn create_object_type(
+    State(state): State<AppState>,
+    auth: Admin,
+    Json(body): Json<ObjectTypeIn>,
+) -> ApiResult<Response> {
+    let name = check_name(&body.name, "name")?;
+    let slug = slug_or_default("slug", body.slug.as_deref(), &name)?;
+    let fields = body.fields.unwrap_or_default();
+    validate_defs(&fields)?;
+    let t = ObjectType {
+        id: new_id(),
+        name,
+        slug,
+        icon: check_icon(body.icon)?,
+        fields,
+    };
+    let mut s = state.db.write().await?;
+    schema::insert_object_type(&mut s, auth.ws(), &t, now())
+        .await
+        .map_err(|e| slug_taken(e, "An object type", &t.slug))?;
+    s.commit().await?;
+    Ok(with_etag(&t, StatusCode::CREATED))
+}
+
+async fn update_object_type(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+    headers: HeaderMap,
+    Json(body): Json<ObjectTypePatch>,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Object type")?;
+    let mut s = state.db.write().await?;
+    let old = schema::get_object_type(&mut s, auth.ws(), id)
+        .await
+        .map_err(|e| not_found_as(e, "Object type", id))?;
+    check_if_match(&headers, &old)?;
+    let mut t = old.clone();
+    if let Some(n) = body.name {
+        t.name = check_name(&n, "name")?;
+    }
+    if let Some(slug) = body.slug {
+        t.slug = slug_or_default("slug", Some(&slug), &t.name)?;
+    }
+    if let Some(icon) = body.icon {
+        t.icon = check_icon(icon)?;
+    }
+    if let Some(fields) = body.fields {
+        validate_defs(&fields)?;
+        t.fields = fields;
+    }
+    schema::update_object_type(&mut s, auth.ws(), &t, now())
+        .await
+        .map_err(|e| slug_taken(e, "An object type", &t.slug))?;
+    s.commit().await?;
+    Ok(with_etag(&t, StatusCode::OK))
+}
+
+async fn delete_object_type(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Object type")?;
+    let mut s = state.db.write().await?;
+    let t = schema::get_object_type(&mut s, auth.ws(), id)
+        .await
+        .map_err(|e| not_found_as(e, "Object type", id))?;
+    let n = schema::count_records_of_type(&mut s, auth.ws(), id).await?;
+    if n > 0 {
+        return Err(ApiError::conflict(format!(
+            "Object type '{}' is used by {n} record(s); delete or retype them first",
+            t.slug
+        )));
+    }
+    schema::delete_object_type(&mut s, auth.ws(), id, now()).await?;
+    s.commit().await?;
+    Ok(deleted(id))
+}
+
+// ---- pipelines ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageIn {
+    name: String,
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    position: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineIn {
+    name: String,
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    stages: Vec<StageIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelinePatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    slug: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StagePatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    position: Option<i64>,
+}
+
+fn pipeline_event(name: &str, p: &Pipeline, extra: Option<serde_json::Value>) -> NewEvent {
+    let mut data = to_value(p);
+    if let (Some(o), Some(serde_json::Value::Object(e))) = (data.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    NewEvent::new(name, "pipeline", p.id.to_string(), data)
+}
+
+fn stage_event(name: &str, st: &Stage, extra: Option<serde_json::Value>) -> NewEvent {
+    let mut data = to_value(st);
+    if let (Some(o), Some(serde_json::Value::Object(e))) = (data.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    NewEvent::new(name, "stage", st.id.to_string(), data)
+}
+
+async fn list_pipelines(State(state): State<AppState>, auth: Reader) -> ApiResult<Response> {
+    let mut s = state.db.read().await?;
+    Ok(ok(schema::list_pipelines(&mut s, auth.ws()).await?))
+}
+
+async fn load_pipeline(s: &mut Session, ws: &str, id: Uuid) -> ApiResult<Pipeline> {
+    schema::get_pipeline(s, ws, id)
+        .await
+        .map_err(|e| not_found_as(e, "Pipeline", id))
+}
+
+async fn get_pipeline(
+    State(state): State<AppState>,
+    auth: Reader,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Pipeline")?;
+    let mut s = state.db.read().await?;
+    let p = load_pipeline(&mut s, auth.ws(), id).await?;
+    Ok(with_etag(&p, StatusCode::OK))
+}
+
+async fn create_pipeline(
+    State(state): State<AppState>,
+    auth: Admin,
+    Json(body): Json<PipelineIn>,
+) -> ApiResult<Response> {
+    let name = check_name(&body.name, "name")?;
+    let slug = slug_or_default("slug", body.slug.as_deref(), &name)?;
+    if body.stages.len() > 100 {
+        return Err(ApiError::invalid(
+            "stages",
+            "At most 100 stages per pipeline",
+        ));
+    }
+    let id = new_id();
+    let mut stages: Vec<Stage> = Vec::with_capacity(body.stages.len());
+    for (i, st) in body.stages.into_iter().enumerate() {
+        if st.position.is_some() {
+            return Err(ApiError::invalid(
+                &format!("stages[{i}].position"),
+                "Stages of a new pipeline take the order of the list; omit 'position'",
+            ));
+        }
+        let sname = check_name(&st.name, &format!("stages[{i}].name"))?;
+        let sslug = slug_or_default(&format!("stages[{i}].slug"), st.slug.as_deref(), &sname)?;
+        if stages.iter().any(|s| s.slug == sslug) {
+            return Err(ApiError::conflict(format!(
+                "Two stages share the slug '{sslug}'"
+            )));
+        }
+        stages.push(Stage {
+            id: new_id(),
+            name: sname,
+            slug: sslug,
+            position: i as i64,
+            pipeline_id: Some(id),
+        });
+    }
+    let p = Pipeline {
+        id,
+        name,
+        slug,
+        stages,
+    };
+    let at = now();
+    let mut s = state.db.write().await?;
+    schema::insert_pipeline(&mut s, auth.ws(), &p, at)
+        .await
+        .map_err(|e| slug_taken(e, "A pipeline", &p.slug))?;
+    let mut evs = vec![pipeline_event(events::PIPELINE_CREATED, &p, None)];
+    evs.extend(
+        p.stages
+            .iter()
+            .map(|st| stage_event(events::STAGE_CREATED, st, None)),
+    );
+    event_repo::insert(&mut s, auth.ws(), evs, at).await?;
+    s.commit().await?;
+    Ok(with_etag(&p, StatusCode::CREATED))
+}
+
+async fn update_pipeline(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+    headers: HeaderMap,
+    Json(body): Json<PipelinePatch>,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Pipeline")?;
+    let mut s = state.db.write().await?;
+    let old = load_pipeline(&mut s, auth.ws(), id).await?;
+    check_if_match(&headers, &old)?;
+    let mut p = old.clone();
+    if let Some(n) = body.name {
+        p.name = check_name(&n, "name")?;
+    }
+    if let Some(slug) = body.slug {
+        p.slug = slug_or_default("slug", Some(&slug), &p.name)?;
+    }
+    let changes = laneway_core::diff::changes(&to_value(&old), &to_value(&p));
+    if !changes.is_empty() {
+        let at = now();
+        schema::update_pipeline(&mut s, auth.ws(), id, &p.name, &p.slug, at)
+            .await
+            .map_err(|e| slug_taken(e, "A pipeline", &p.slug))?;
+        let ev = pipeline_event(
+            events::PIPELINE_UPDATED,
+            &p,
+            Some(json!({"changes": changes})),
+        );
+        event_repo::insert(&mut s, auth.ws(), vec![ev], at).await?;
+        s.commit().await?;
+    }
+    Ok(with_etag(&p, StatusCode::OK))
+}
+
+async fn delete_pipeline(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Pipeline")?;
+    let mut s = state.db.write().await?;
+    let p = load_pipeline(&mut s, auth.ws(), id).await?;
+    check_if_match(&headers, &p)?;
+    let n = schema::count_records_in_pipeline(&mut s, auth.ws(), id).await?;
+    if n > 0 {
+        return Err(ApiError::conflict(format!(
+            "Pipeline '{}' holds {n} record(s); move or delete them first",
+            p.slug
+        )));
+    }
+    let at = now();
+    schema::delete_pipeline(&mut s, auth.ws(), id).await?;
+    let mut data = to_value(&p);
+    if let Some(o) = data.as_object_mut() {
+        o.insert(
+            "deleted_at".into(),
+            json!(laneway_core::time::format_ts(at)),
+        );
+    }
+    let ev = NewEvent::new(events::PIPELINE_DELETED, "pipeline", id.to_string(), data);
+    event_repo::insert(&mut s, auth.ws(), vec![ev], at).await?;
+    s.commit().await?;
+    Ok(deleted(id))
+}
+
+// ---- stages ------------------------------------------------------------------------------
+
+/// Renumbers a pipeline's stages 0..n in the given order, writing only those that moved.
+async fn renumber(
+    s: &mut Session,
+    ws: &str,
+    stages: &mut [Stage],
+    at: laneway_core::time::Timestamp,
+) -> ApiResult<()> {
+    for (i, st) in stages.iter_mut().enumerate() {
+        if st.position != i as i64 {
+            st.position = i as i64;
+            schema::update_stage(s, ws, st, at).await?;
+        }
+    }
+    Ok(())
+}
+
+fn clamp_position(pos: Option<i64>, len: usize, field: &str) -> ApiResult<usize> {
+    match pos {
+        None => Ok(len),
+        Some(p) if p < 0 => Err(ApiError::invalid(field, "'position' must be 0 or greater")),
+        Some(p) => Ok((p as usize).min(len)),
+    }
+}
+
+async fn get_stage(
+    State(state): State<AppState>,
+    auth: Reader,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Stage")?;
+    let mut s = state.db.read().await?;
+    let st = schema::get_stage(&mut s, auth.ws(), id)
+        .await
+        .map_err(|e| not_found_as(e, "Stage", id))?;
+    Ok(with_etag(&st, StatusCode::OK))
+}
+
+async fn create_stage(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(pid): PathId,
+    Json(body): Json<StageIn>,
+) -> ApiResult<Response> {
+    let pid = path_uuid(&pid, "Pipeline")?;
+    let name = check_name(&body.name, "name")?;
+    let slug = slug_or_default("slug", body.slug.as_deref(), &name)?;
+    let ws = auth.ws().to_string();
+    let mut s = state.db.write().await?;
+    let p = load_pipeline(&mut s, &ws, pid).await?;
+    if p.stages.len() >= 100 {
+        return Err(ApiError::conflict("A pipeline holds at most 100 stages"));
+    }
+    let at_index = clamp_position(body.position, p.stages.len(), "position")?;
+    let at = now();
+    let mut stage = Stage {
+        id: new_id(),
+        name,
+        slug,
+        position: at_index as i64,
+        pipeline_id: Some(pid),
+    };
+    // Make room first so positions stay 0..n.
+    let mut others = p.stages;
+    for st in others.iter_mut().skip(at_index).rev() {
+        st.position += 1;
+        schema::update_stage(&mut s, &ws, st, at).await?;
+    }
+    schema::insert_stage(&mut s, &ws, pid, &stage, at)
+        .await
+        .map_err(|e| slug_taken(e, "A stage of this pipeline", &stage.slug))?;
+    stage.pipeline_id = Some(pid);
+    event_repo::insert(
+        &mut s,
+        &ws,
+        vec![stage_event(events::STAGE_CREATED, &stage, None)],
+        at,
+    )
+    .await?;
+    s.commit().await?;
+    Ok(with_etag(&stage, StatusCode::CREATED))
+}
+
+async fn update_stage(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+    headers: HeaderMap,
+    Json(body): Json<StagePatch>,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Stage")?;
+    let ws = auth.ws().to_string();
+    let mut s = state.db.write().await?;
+    let old = schema::get_stage(&mut s, &ws, id)
+        .await
+        .map_err(|e| not_found_as(e, "Stage", id))?;
+    check_if_match(&headers, &old)?;
+    let pid = old.pipeline_id.unwrap_or_default();
+    let mut st = old.clone();
+    if let Some(n) = body.name {
+        st.name = check_name(&n, "name")?;
+    }
+    if let Some(slug) = body.slug {
+        st.slug = slug_or_default("slug", Some(&slug), &st.name)?;
+    }
+    let at = now();
+    if let Some(pos) = body.position {
+        let p = load_pipeline(&mut s, &ws, pid).await?;
+        let mut order: Vec<Stage> = p.stages.into_iter().filter(|x| x.id != id).collect();
+        let idx = clamp_position(Some(pos), order.len(), "position")?;
+        order.insert(idx, st.clone());
+        renumber(&mut s, &ws, &mut order, at).await?;
+        st.position = idx as i64;
+    }
+    let changes = laneway_core::diff::changes(&to_value(&old), &to_value(&st));
+    if !changes.is_empty() {
+        schema::update_stage(&mut s, &ws, &st, at)
+            .await
+            .map_err(|e| slug_taken(e, "A stage of this pipeline", &st.slug))?;
+        let ev = stage_event(
+            events::STAGE_UPDATED,
+            &st,
+            Some(json!({"changes": changes})),
+        );
+        event_repo::insert(&mut s, &ws, vec![ev], at).await?;
+        s.commit().await?;
+    }
+    Ok(with_etag(&st, StatusCode::OK))
+}
+
+async fn delete_stage(
+    State(state): State<AppState>,
+    auth: Admin,
+    PathId(id): PathId,
+    headers: HeaderMap,
+    q: Params,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Stage")?;
+    let move_to = q.uuid("move_to")?;
+    let ws = auth.ws().to_string();
+    let mut s = state.db.write().await?;
+    let st = schema::get_stage(&mut s, &ws, id)
+        .await
+        .map_err(|e| not_found_as(e, "Stage", id))?;
+    check_if_match(&headers, &st)?;
+    let cards = records::list_in_stage(&mut s, &ws, id).await?;
+    match move_to {
+        None if !cards.is_empty() => {
+            return Err(ApiError::conflict(format!(
+                "Stage '{}' holds {} record(s); pass ?move_to=<stage id> to move them",
+                st.slug,
+                cards.len()
+            )))
+        }
+        Some(target) if target == id => {
+            return Err(ApiError::invalid(
+                "move_to",
+                "'move_to' must be another stage",
+            ));
+        }
+        Some(target) => {
+            let place = super::records::service::resolve_stage_id(&mut s, &ws, target)
+                .await
+                .map_err(|_| {
+                    ApiError::invalid("move_to", format!("'move_to': stage '{target}' not found"))
+                })?;
+            for r in cards {
+                let mut new = r.clone();
+                new.pipeline_id = Some(place.pipeline_id);
+                new.stage_id = Some(place.stage_id);
+                new.position = Some(
+                    super::records::service::position_in(&mut s, &ws, place.stage_id, None).await?,
+                );
+                super::records::service::write_update(&mut s, &ws, &r, new).await?;
+            }
+        }
+        None => {}
+    }
+    let at = now();
+    schema::delete_stage(&mut s, &ws, id).await?;
+    let pid = st.pipeline_id.unwrap_or_default();
+    let p = load_pipeline(&mut s, &ws, pid).await?;
+    let mut rest = p.stages;
+    renumber(&mut s, &ws, &mut rest, at).await?;
+    let ev = stage_event(
+        events::STAGE_DELETED,
+        &st,
+        Some(json!({"deleted_at": laneway_core::time::format_ts(at)})),
+    );
+    event_repo::insert(&mut s, &ws, vec![ev], at).await?;
+    s.commit().await?;
+    Ok(deleted(id))
+}

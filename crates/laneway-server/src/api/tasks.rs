@@ -1,0 +1,335 @@
+//! `/records/tasks`: to-dos, standalone or on a record (spec §6).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use laneway_core::events::{self, NewEvent};
+use laneway_core::ids::new_id;
+use laneway_core::model::Task;
+use laneway_core::time::{now, parse_date};
+use laneway_store::repo::tasks::TaskQuery;
+use laneway_store::repo::{events as event_repo, records, tasks};
+use laneway_store::{Session, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+use time::Date;
+use uuid::Uuid;
+
+use super::records::not_found_as;
+use super::records::service::check_assignee;
+use super::{check_if_match, deleted, page, path_uuid, to_value, with_etag};
+use crate::auth::{Reader, Writer};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{nullable, Json, Params, PathId};
+use crate::state::AppState;
+
+const MAX_TITLE: usize = 1000;
+const MAX_NOTES: usize = 100_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/records/tasks", get(list_tasks).post(create_task))
+        .route(
+            "/records/tasks/{id}",
+            get(get_task).patch(update_task).delete(delete_task),
+        )
+}
+
+/// `POST /records/tasks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskIn {
+    title: String,
+    #[serde(default)]
+    record_id: Option<Uuid>,
+    #[serde(default)]
+    assignee_id: Option<Uuid>,
+    /// `YYYY-MM-DD` (an RFC 3339 instant is accepted and its UTC date kept).
+    #[serde(default)]
+    due_date: Option<String>,
+    #[serde(default)]
+    notes: Option<String>,
+    #[serde(default)]
+    completed: Option<bool>,
+}
+
+/// `PATCH /records/tasks/:id`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskPatch {
+    #[serde(default, deserialize_with = "nullable")]
+    title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    completed: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "nullable")]
+    assignee_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "nullable")]
+    record_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "nullable")]
+    due_date: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    notes: Option<Option<String>>,
+}
+
+fn check_title(t: &str) -> ApiResult<String> {
+    let t = t.trim();
+    if t.is_empty() {
+        return Err(ApiError::invalid("title", "'title' must not be empty"));
+    }
+    if t.chars().count() > MAX_TITLE {
+        return Err(ApiError::invalid(
+            "title",
+            format!("'title' is longer than {MAX_TITLE} characters"),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+fn check_notes(n: String) -> ApiResult<String> {
+    if n.chars().count() > MAX_NOTES {
+        return Err(ApiError::invalid(
+            "notes",
+            format!("'notes' is longer than {MAX_NOTES} characters"),
+        ));
+    }
+    Ok(n)
+}
+
+fn check_due(s: &str) -> ApiResult<Date> {
+    parse_date(s.trim()).ok_or_else(|| {
+        ApiError::invalid(
+            "due_date",
+            format!("'due_date' must be a date like 2026-06-30, got '{s}'"),
+        )
+    })
+}
+
+async fn check_record(s: &mut Session, ws: &str, id: Uuid) -> ApiResult<()> {
+    match records::get(s, ws, id).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound) => Err(ApiError::invalid(
+            "record_id",
+            format!("'record_id': record '{id}' not found"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn list_tasks(State(state): State<AppState>, auth: Reader, q: Params) -> ApiResult<Response> {
+    let p = q.page()?;
+    let f = TaskQuery {
+        record_id: q.uuid("record_id")?,
+        assignee_id: q.uuid("assignee_id")?,
+        completed: q.bool("completed")?,
+    };
+    let mut s = state.db.read().await?;
+    let (items, total) = tasks::list(&mut s, auth.ws(), &f, p.window()).await?;
+    Ok(page(items, total, p))
+}
+
+async fn get_task(
+    State(state): State<AppState>,
+    auth: Reader,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Task")?;
+    let mut s = state.db.read().await?;
+    let t = tasks::get(&mut s, auth.ws(), id)
+        .await
+        .map_err(|e| not_found_as(e, "Task", id))?;
+    Ok(with_etag(&t, StatusCode::OK))
+}
+
+async fn create_task(
+    State(state): State<AppState>,
+    auth: Writer,
+    Json(body): Json<TaskIn>,
+) -> ApiResult<Response> {
+    let ws = auth.ws().to_string();
+    let title = check_title(&body.title)?;
+    let due_date = body.due_date.as_deref().map(check_due).transpose()?;
+    let notes = body.notes.map(check_notes).transpose()?;
+    let mut s = state.db.write().await?;
+    if let Some(r) = body.record_id {
+        check_record(&mut s, &ws, r).await?;
+    }
+    if let Some(a) = body.assignee_id {
+        check_assignee(&mut s, &ws, a).await?;
+    }
+    let at = now();
+    let completed = body.completed.unwrap_or(false);
+    let t = Task {
+        id: new_id(),
+        title,
+        record_id: body.record_id,
+        assignee_id: body.assignee_id,
+        due_date,
+        notes,
+        completed,
+        completed_at: completed.then_some(at),
+        created_at: at,
+        updated_at: at,
+        deleted_at: None,
+    };
+    tasks::insert(&mut s, &ws, &t).await?;
+    let mut evs = vec![NewEvent::new(
+        events::TASK_CREATED,
+        "task",
+        t.id.to_string(),
+        to_value(&t),
+    )];
+    if completed {
+        evs.push(NewEvent::new(
+            events::TASK_COMPLETED,
+            "task",
+            t.id.to_string(),
+            to_value(&t),
+        ));
+    }
+    event_repo::insert(&mut s, &ws, evs, at).await?;
+    s.commit().await?;
+    Ok(with_etag(&t, StatusCode::CREATED))
+}
+
+/// `task.updated` with `changes`, and `task.completed` when it went from open to done.
+pub fn updated_events(old: &Task, new: &Task) -> Vec<NewEvent> {
+    let new_v = to_value(new);
+    let changes = laneway_core::diff::changes(&to_value(old), &new_v);
+    if changes.is_empty() {
+        return vec![];
+    }
+    let mut data = new_v.clone();
+    if let Some(o) = data.as_object_mut() {
+        o.insert("changes".into(), json!(changes));
+    }
+    let mut out = vec![NewEvent::new(
+        events::TASK_UPDATED,
+        "task",
+        new.id.to_string(),
+        data,
+    )];
+    if new.completed && !old.completed {
+        out.push(NewEvent::new(
+            events::TASK_COMPLETED,
+            "task",
+            new.id.to_string(),
+            new_v,
+        ));
+    }
+    out
+}
+
+/// Writes a changed task and its events; a no-op change writes nothing.
+pub async fn write_update(s: &mut Session, ws: &str, old: &Task, mut new: Task) -> ApiResult<Task> {
+    new.updated_at = old.updated_at;
+    if updated_events(old, &new).is_empty() {
+        return Ok(new);
+    }
+    new.updated_at = now();
+    let evs = updated_events(old, &new);
+    tasks::update(s, ws, &new).await?;
+    event_repo::insert(s, ws, evs, new.updated_at).await?;
+    Ok(new)
+}
+
+async fn update_task(
+    State(state): State<AppState>,
+    auth: Writer,
+    PathId(id): PathId,
+    headers: HeaderMap,
+    Json(body): Json<TaskPatch>,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Task")?;
+    let ws = auth.ws().to_string();
+    let mut s = state.db.write().await?;
+    let old = tasks::get_for_update(&mut s, &ws, id)
+        .await
+        .map_err(|e| not_found_as(e, "Task", id))?;
+    check_if_match(&headers, &old)?;
+    let mut new = old.clone();
+    match body.title {
+        Some(Some(t)) => new.title = check_title(&t)?,
+        Some(None) => return Err(ApiError::invalid("title", "'title' cannot be null")),
+        None => {}
+    }
+    match body.completed {
+        Some(Some(c)) => {
+            if c && !old.completed {
+                new.completed_at = Some(now());
+            } else if !c {
+                new.completed_at = None;
+            }
+            new.completed = c;
+        }
+        Some(None) => {
+            return Err(ApiError::invalid(
+                "completed",
+                "'completed' must be true or false",
+            ))
+        }
+        None => {}
+    }
+    match body.assignee_id {
+        Some(Some(a)) => {
+            check_assignee(&mut s, &ws, a).await?;
+            new.assignee_id = Some(a);
+        }
+        Some(None) => new.assignee_id = None,
+        None => {}
+    }
+    match body.record_id {
+        Some(Some(r)) => {
+            check_record(&mut s, &ws, r).await?;
+            new.record_id = Some(r);
+        }
+        Some(None) => new.record_id = None,
+        None => {}
+    }
+    match body.due_date {
+        Some(Some(d)) => new.due_date = Some(check_due(&d)?),
+        Some(None) => new.due_date = None,
+        None => {}
+    }
+    if let Some(n) = body.notes {
+        new.notes = n.map(check_notes).transpose()?;
+    }
+    let new = write_update(&mut s, &ws, &old, new).await?;
+    s.commit().await?;
+    Ok(with_etag(&new, StatusCode::OK))
+}
+
+async fn delete_task(
+    State(state): State<AppState>,
+    auth: Writer,
+    PathId(id): PathId,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = path_uuid(&id, "Task")?;
+    let ws = auth.ws().to_string();
+    let mut s = state.db.write().await?;
+    let old = tasks::get_for_update(&mut s, &ws, id)
+        .await
+        .map_err(|e| not_found_as(e, "Task", id))?;
+    check_if_match(&headers, &old)?;
+    let at = now();
+    let mut gone = old;
+    gone.deleted_at = Some(at);
+    gone.updated_at = at;
+    tasks::update(&mut s, &ws, &gone).await?;
+    event_repo::insert(
+        &mut s,
+        &ws,
+        vec![NewEvent::new(
+            events::TASK_DELETED,
+            "task",
+            id.to_string(),
+            to_value(&gone),
+        )],
+        at,
+    )
+    .await?;
+    s.commit().await?;
+    Ok(deleted(id))
+}

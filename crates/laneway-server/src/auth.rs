@@ -1,0 +1,205 @@
+//! API keys: generation, hashing, and the extractors that authenticate a request and enforce
+//! its scope.
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use laneway_core::model::Scope;
+use laneway_core::time::{now, Timestamp};
+use laneway_store::repo::keys::{self, KeyAuth};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const TOKEN_PREFIX: &str = "lw_live_";
+/// Characters of the token kept (in clear) to let people recognise a key in a list.
+const SHOWN_PREFIX_LEN: usize = TOKEN_PREFIX.len() + 4;
+
+/// A new random token: `lw_live_` + 40 alphanumerics (~238 bits).
+pub fn generate_token() -> String {
+    let body: String = rand::rngs::OsRng
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
+    format!("{TOKEN_PREFIX}{body}")
+}
+
+/// Hex SHA-256 of a token: what the database stores and looks keys up by.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn shown_prefix(token: &str) -> String {
+    token.chars().take(SHOWN_PREFIX_LEN).collect()
+}
+
+/// The authenticated caller: its key, workspace, member and scope.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub key_id: String,
+    pub workspace_id: String,
+    pub member_id: Uuid,
+    pub scope: Scope,
+}
+
+impl Auth {
+    pub fn ws(&self) -> &str {
+        &self.workspace_id
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("Missing API key: send 'Authorization: Bearer lw_live_...'")
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("Malformed Authorization header"))?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(|| {
+        ApiError::unauthorized("Malformed Authorization header: expected 'Bearer <key>'")
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::unauthorized(
+            "Malformed Authorization header: expected 'Bearer <key>'",
+        ));
+    }
+    let token = token.trim();
+    if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
+        return Err(ApiError::unauthorized("Invalid API key"));
+    }
+    Ok(token)
+}
+
+/// Looks a token up by its hash and checks it in constant time.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Auth, ApiError> {
+    let hash = hash_token(token);
+    let mut s = state.db.read().await?;
+    let found: Option<KeyAuth> = keys::find_by_hash(&mut s, &hash).await?;
+    drop(s);
+    let key = found
+        .filter(|k| bool::from(k.token_hash.as_bytes().ct_eq(hash.as_bytes())))
+        .ok_or_else(|| ApiError::unauthorized("Invalid or revoked API key"))?;
+    touch_last_used(state, &key, now());
+    Ok(Auth {
+        key_id: key.key_id,
+        workspace_id: key.workspace_id,
+        member_id: key.member_id,
+        scope: key.scope,
+    })
+}
+
+/// Records `last_used_at` at most once a minute per key, off the request path.
+fn touch_last_used(state: &AppState, key: &KeyAuth, at: Timestamp) {
+    let stale = key
+        .last_used_at
+        .is_none_or(|t| (at - t) > time::Duration::minutes(1));
+    if !stale {
+        return;
+    }
+    let db = state.db.clone();
+    let id = key.key_id.clone();
+    tokio::spawn(async move {
+        let result = async {
+            let mut s = db.write().await?;
+            keys::touch(&mut s, &id, at).await?;
+            s.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "could not record key use");
+        }
+    });
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
+        let token = bearer(parts)?;
+        let auth = authenticate(state, token).await?;
+        parts.extensions.insert(auth.clone());
+        Ok(auth)
+    }
+}
+
+/// A scope a route requires, as a type.
+pub trait RequiredScope: Send + Sync {
+    const SCOPE: Scope;
+}
+
+pub struct ReadScope;
+pub struct WriteScope;
+pub struct AdminScope;
+
+impl RequiredScope for ReadScope {
+    const SCOPE: Scope = Scope::Read;
+}
+impl RequiredScope for WriteScope {
+    const SCOPE: Scope = Scope::Write;
+}
+impl RequiredScope for AdminScope {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+/// An authenticated caller whose key has at least scope `S` (403 otherwise).
+pub struct Scoped<S: RequiredScope>(pub Auth, PhantomData<S>);
+
+pub type Reader = Scoped<ReadScope>;
+pub type Writer = Scoped<WriteScope>;
+pub type Admin = Scoped<AdminScope>;
+
+impl<S: RequiredScope> std::ops::Deref for Scoped<S> {
+    type Target = Auth;
+    fn deref(&self) -> &Auth {
+        &self.0
+    }
+}
+
+impl<S: RequiredScope> FromRequestParts<AppState> for Scoped<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if auth.scope < S::SCOPE {
+            return Err(ApiError::forbidden(format!(
+                "This API key has scope '{}'; this operation needs '{}'",
+                auth.scope.as_str(),
+                S::SCOPE.as_str()
+            )));
+        }
+        Ok(Scoped(auth, PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_prefixed_random_and_hash_stably() {
+        let a = generate_token();
+        let b = generate_token();
+        assert!(a.starts_with("lw_live_") && a.len() == 48);
+        assert_ne!(a, b);
+        assert_eq!(hash_token(&a), hash_token(&a));
+        assert_eq!(hash_token(&a).len(), 64);
+        assert_eq!(shown_prefix(&a).len(), 12);
+    }
+}

@@ -1,0 +1,27 @@
+//! Server settings, built by the binary from flags, environment and config file.
+
+use std::time::Duration;
+
+use laneway_store::DbOptions;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `sqlite://path` or `postgres://...`.
+    pub database_url: String,
+    pub db: DbOptions,
+    /// Largest accepted request body in bytes (default 1 MiB).
+    pub body_limit: usize,
+    /// How long shutdown waits for in-flight requests before giving up.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            db: DbOptions::default(),
+            body_limit: 1024 * 1024,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}

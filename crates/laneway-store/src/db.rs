@@ -1,0 +1,351 @@
+//! Connection pools, sessions and statement execution for both backends.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+use sea_query_binder::{SqlxBinder, SqlxValues};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use time::OffsetDateTime;
+
+use crate::error::{StoreError, StoreResult};
+use crate::row::{FromRow, Row};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Connections of the read pool (SQLite) or the whole pool (PostgreSQL).
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before it fails with 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pools {
+    /// SQLite allows one writer: writes go through a one-connection pool, so they queue in
+    /// process instead of spinning on the file lock, and open with `BEGIN IMMEDIATE` so a
+    /// read-then-write transaction never fails on lock upgrade.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pools: Pools,
+}
+
+/// Hides the password of a database URL for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:****{}",
+                    &url[..scheme_end + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Db {
+    /// Connects to `sqlite://path` (created if missing) or `postgres://...`.
+    pub async fn connect(url: &str, opts: &DbOptions) -> StoreResult<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(connect)
+                .await?;
+            Ok(Db {
+                pools: Pools::Postgres(pool),
+            })
+        } else if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(opts.acquire_timeout.max(Duration::from_secs(30)))
+                .connect_with(connect.clone())
+                .await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(opts.acquire_timeout)
+                .connect_with(connect.read_only(false))
+                .await?;
+            Ok(Db {
+                pools: Pools::Sqlite { read, write },
+            })
+        } else {
+            Err(StoreError::Other(sqlx::Error::Configuration(
+                format!(
+                    "unsupported database URL '{}': use sqlite://path or postgres://...",
+                    redact_url(url)
+                )
+                .into(),
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations. Safe to run from several processes at once: sqlx takes an
+    /// advisory lock on PostgreSQL, and SQLite serialises writers.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Migration versions of a backend, for the check that both sets match.
+    pub fn migration_versions(backend: Backend) -> Vec<i64> {
+        let m = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.iter().map(|m| m.version).collect()
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn read(&self) -> StoreResult<Session> {
+        let inner = match &self.pools {
+            Pools::Sqlite { read, .. } => Inner::SqliteConn(read.acquire().await?),
+            Pools::Postgres(pool) => Inner::PgConn(pool.acquire().await?),
+        };
+        Ok(Session { inner })
+    }
+
+    /// A write transaction. Dropped without [`Session::commit`], it rolls back.
+    pub async fn write(&self) -> StoreResult<Session> {
+        let inner = match &self.pools {
+            Pools::Sqlite { write, .. } => {
+                Inner::SqliteTx(write.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Pools::Postgres(pool) => Inner::PgTx(pool.begin().await?),
+        };
+        Ok(Session { inner })
+    }
+
+    /// Closes the pools (waits for connections in use to be returned).
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+enum Inner {
+    SqliteConn(PoolConnection<Sqlite>),
+    SqliteTx(Transaction<'static, Sqlite>),
+    PgConn(PoolConnection<Postgres>),
+    PgTx(Transaction<'static, Postgres>),
+}
+
+enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+/// One connection, in a transaction for writes. All repository functions take a session.
+pub struct Session {
+    inner: Inner,
+}
+
+impl Session {
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            Inner::SqliteConn(_) | Inner::SqliteTx(_) => Backend::Sqlite,
+            Inner::PgConn(_) | Inner::PgTx(_) => Backend::Postgres,
+        }
+    }
+
+    fn conn(&mut self) -> Conn<'_> {
+        match &mut self.inner {
+            Inner::SqliteConn(c) => Conn::Sqlite(c),
+            Inner::SqliteTx(t) => Conn::Sqlite(t),
+            Inner::PgConn(c) => Conn::Pg(c),
+            Inner::PgTx(t) => Conn::Pg(t),
+        }
+    }
+
+    /// Commits a write transaction (a no-op for a read session).
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.inner {
+            Inner::SqliteTx(t) => t.commit().await?,
+            Inner::PgTx(t) => t.commit().await?,
+            Inner::SqliteConn(_) | Inner::PgConn(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A timestamp as a bind value: fixed-width text on SQLite, `timestamptz` on PostgreSQL.
+    pub fn ts(&self, t: OffsetDateTime) -> sea_query::Value {
+        match self.backend() {
+            Backend::Sqlite => laneway_core::time::format_ts(t).into(),
+            Backend::Postgres => t.into(),
+        }
+    }
+
+    /// An optional timestamp as a bind value.
+    pub fn ts_opt(&self, t: Option<OffsetDateTime>) -> sea_query::Value {
+        match (self.backend(), t) {
+            (_, Some(t)) => self.ts(t),
+            (Backend::Sqlite, None) => sea_query::Value::String(None),
+            (Backend::Postgres, None) => sea_query::Value::TimeDateTimeWithTimeZone(None),
+        }
+    }
+
+    fn build<S: SqlxBinder>(&self, stmt: &S) -> (String, SqlxValues) {
+        match self.backend() {
+            Backend::Sqlite => stmt.build_sqlx(SqliteQueryBuilder),
+            Backend::Postgres => stmt.build_sqlx(PostgresQueryBuilder),
+        }
+    }
+
+    /// Runs a statement and decodes every row.
+    pub async fn fetch_all<T: FromRow, S: SqlxBinder>(&mut self, stmt: &S) -> StoreResult<Vec<T>> {
+        let (sql, values) = self.build(stmt);
+        match self.conn() {
+            Conn::Sqlite(c) => {
+                let rows = sqlx::query_with(&sql, values).fetch_all(c).await?;
+                rows.iter().map(|r| T::from_row(r as &dyn Row)).collect()
+            }
+            Conn::Pg(c) => {
+                let rows = sqlx::query_with(&sql, values).fetch_all(c).await?;
+                rows.iter().map(|r| T::from_row(r as &dyn Row)).collect()
+            }
+        }
+    }
+
+    /// Runs a statement and decodes the first row, if any.
+    pub async fn fetch_optional<T: FromRow, S: SqlxBinder>(
+        &mut self,
+        stmt: &S,
+    ) -> StoreResult<Option<T>> {
+        let (sql, values) = self.build(stmt);
+        match self.conn() {
+            Conn::Sqlite(c) => {
+                let row = sqlx::query_with(&sql, values).fetch_optional(c).await?;
+                row.as_ref().map(|r| T::from_row(r as &dyn Row)).transpose()
+            }
+            Conn::Pg(c) => {
+                let row = sqlx::query_with(&sql, values).fetch_optional(c).await?;
+                row.as_ref().map(|r| T::from_row(r as &dyn Row)).transpose()
+            }
+        }
+    }
+
+    /// Like [`Session::fetch_optional`] but a missing row is [`StoreError::NotFound`].
+    pub async fn fetch_one<T: FromRow, S: SqlxBinder>(&mut self, stmt: &S) -> StoreResult<T> {
+        self.fetch_optional(stmt).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Runs a statement and returns the number of rows it touched.
+    pub async fn execute<S: SqlxBinder>(&mut self, stmt: &S) -> StoreResult<u64> {
+        let (sql, values) = self.build(stmt);
+        Ok(match self.conn() {
+            Conn::Sqlite(c) => sqlx::query_with(&sql, values)
+                .execute(c)
+                .await?
+                .rows_affected(),
+            Conn::Pg(c) => sqlx::query_with(&sql, values)
+                .execute(c)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Takes a transaction-scoped lock that serialises first-start bootstrap across processes
+    /// (PostgreSQL advisory lock; on SQLite `BEGIN IMMEDIATE` already holds the write lock).
+    pub async fn lock_bootstrap(&mut self) -> StoreResult<()> {
+        if let Conn::Pg(c) = self.conn() {
+            sqlx::query("SELECT pg_advisory_xact_lock(7361746)")
+                .execute(c)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Cheap liveness probe.
+    pub async fn ping(&mut self) -> StoreResult<()> {
+        match self.conn() {
+            Conn::Sqlite(c) => {
+                sqlx::query("SELECT 1").execute(c).await?;
+            }
+            Conn::Pg(c) => {
+                sqlx::query("SELECT 1").execute(c).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://bob:secret@db:5432/x"),
+            "postgres://bob:****@db:5432/x"
+        );
+        assert_eq!(redact_url("postgres://db/x"), "postgres://db/x");
+        assert_eq!(redact_url("sqlite://./laneway.db"), "sqlite://./laneway.db");
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migration_versions() {
+        assert_eq!(
+            Db::migration_versions(Backend::Sqlite),
+            Db::migration_versions(Backend::Postgres)
+        );
+        assert!(!Db::migration_versions(Backend::Sqlite).is_empty());
+    }
+}

@@ -1,0 +1,48 @@
+use laneway_core::model::Workspace;
+use sea_query::{Expr, Query};
+
+use super::count_of;
+use crate::row::Count;
+use crate::tables::Workspaces as W;
+use crate::{FromRow, Row, Session, StoreResult};
+
+impl FromRow for Workspace {
+    fn from_row(r: &dyn Row) -> StoreResult<Self> {
+        Ok(Workspace {
+            id: r.string("id")?,
+            name: r.string("name")?,
+            time_zone: r.string("time_zone")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+
+pub async fn insert(s: &mut Session, w: &Workspace) -> StoreResult<()> {
+    let q = Query::insert()
+        .into_table(W::Table)
+        .columns([W::Id, W::Name, W::TimeZone, W::CreatedAt, W::UpdatedAt])
+        .values_panic([
+            w.id.clone().into(),
+            w.name.clone().into(),
+            w.time_zone.clone().into(),
+            s.ts(w.created_at).into(),
+            s.ts(w.created_at).into(),
+        ])
+        .to_owned();
+    s.execute(&q).await?;
+    Ok(())
+}
+
+pub async fn get(s: &mut Session, id: &str) -> StoreResult<Workspace> {
+    let q = Query::select()
+        .columns([W::Id, W::Name, W::TimeZone, W::CreatedAt])
+        .from(W::Table)
+        .and_where(Expr::col(W::Id).eq(id))
+        .to_owned();
+    s.fetch_one(&q).await
+}
+
+pub async fn count(s: &mut Session) -> StoreResult<i64> {
+    let q = Query::select().from(W::Table).to_owned();
+    Ok(s.fetch_one::<Count, _>(&count_of(&q)).await?.0)
+}

@@ -1,0 +1,140 @@
+//! Table and column names, for sea-query.
+#![allow(missing_docs)]
+
+use sea_query::Iden;
+
+#[derive(Iden, Clone, Copy)]
+pub enum Workspaces {
+    Table,
+    Id,
+    Name,
+    TimeZone,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Members {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    Email,
+    Role,
+    PasswordHash,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum ApiKeys {
+    Table,
+    Id,
+    WorkspaceId,
+    MemberId,
+    Name,
+    Scope,
+    TokenHash,
+    Prefix,
+    CreatedAt,
+    LastUsedAt,
+    RevokedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum ObjectTypes {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    Slug,
+    Icon,
+    Fields,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Pipelines {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    Slug,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Stages {
+    Table,
+    Id,
+    WorkspaceId,
+    PipelineId,
+    Name,
+    Slug,
+    Position,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Records {
+    Table,
+    Id,
+    WorkspaceId,
+    ObjectTypeId,
+    PipelineId,
+    StageId,
+    AssigneeId,
+    Title,
+    TitleSearch,
+    Data,
+    Position,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Tasks {
+    Table,
+    Id,
+    WorkspaceId,
+    RecordId,
+    AssigneeId,
+    Title,
+    Notes,
+    DueDate,
+    Completed,
+    CompletedAt,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Events {
+    Table,
+    Seq,
+    Id,
+    WorkspaceId,
+    Event,
+    ResourceType,
+    ResourceId,
+    CreatedAt,
+    Data,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum IdempotencyKeys {
+    Table,
+    WorkspaceId,
+    IdemKey,
+    RequestHash,
+    Status,
+    Body,
+    CreatedAt,
+}
