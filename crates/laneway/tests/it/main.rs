@@ -1,0 +1,15 @@
+//! Integration tests: the real server over HTTP, on SQLite and (when configured) PostgreSQL.
+
+mod support;
+
+mod auth;
+mod cli;
+mod conventions;
+mod events;
+mod kanvo;
+mod members_keys;
+mod records;
+mod schema;
+mod tasks;
+
+pub use support::{Backend, TestApp};
