@@ -62,6 +62,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = state.config.shutdown_grace;
+    tokio::spawn(maintenance(state.db.clone(), shutdown.clone()));
     let app = api::app(state.clone());
     let signal = shutdown.clone();
     let server =
@@ -80,4 +81,28 @@ pub async fn serve(
     }
     state.db.close().await;
     Ok(())
+}
+
+/// Hourly housekeeping until shutdown: expired idempotency entries.
+async fn maintenance(db: Db, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let cutoff = laneway_core::time::now() - time::Duration::hours(24);
+        let result = async {
+            let mut s = db.write().await?;
+            let n = laneway_store::repo::idempotency::purge(&mut s, cutoff).await?;
+            s.commit().await?;
+            Ok::<u64, laneway_store::StoreError>(n)
+        }
+        .await;
+        match result {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "expired idempotency keys removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 mod etag;
 mod events;
+mod idempotency;
 mod keys;
 mod me;
 mod members;
@@ -49,6 +50,10 @@ pub fn app(state: AppState) -> Router {
         .merge(events::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::layer,
+    ));
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)

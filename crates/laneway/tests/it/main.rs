@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod conventions;
 mod events;
+mod idempotency;
 mod kanvo;
 mod members_keys;
 mod records;
