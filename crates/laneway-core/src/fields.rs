@@ -74,20 +74,21 @@ pub enum Reference {
     Record { key: String, id: Uuid },
 }
 
-fn type_name(t: FieldType) -> &'static str {
+/// What a field of this type must hold, as the end of "must be ...".
+fn expected(t: FieldType) -> &'static str {
     match t {
-        FieldType::Text => "text",
-        FieldType::Number => "number",
-        FieldType::Boolean => "boolean",
-        FieldType::Date => "date (YYYY-MM-DD)",
-        FieldType::Datetime => "datetime (RFC 3339)",
-        FieldType::Email => "email address",
-        FieldType::Phone => "phone number (string)",
-        FieldType::Url => "http(s) URL",
-        FieldType::Select => "one of the options",
-        FieldType::MultiSelect => "array of options",
-        FieldType::Member => "member id (UUID)",
-        FieldType::Record => "record id (UUID)",
+        FieldType::Text => "a string",
+        FieldType::Number => "a number",
+        FieldType::Boolean => "true or false",
+        FieldType::Date => "a date (YYYY-MM-DD)",
+        FieldType::Datetime => "a date-time (RFC 3339)",
+        FieldType::Email => "an email address",
+        FieldType::Phone => "a phone number (string)",
+        FieldType::Url => "an http(s) URL",
+        FieldType::Select => "one of the field's options",
+        FieldType::MultiSelect => "an array of the field's options",
+        FieldType::Member => "a member id (UUID)",
+        FieldType::Record => "a record id (UUID)",
     }
 }
 
@@ -115,11 +116,7 @@ pub fn validate_data(
         let bad = || {
             DomainError::invalid(
                 field.clone(),
-                format!(
-                    "'{field}' must be a {}, got {}",
-                    type_name(d.kind),
-                    short(v)
-                ),
+                format!("'{field}' must be {}, got {}", expected(d.kind), short(v)),
             )
         };
         let s = v.as_str();

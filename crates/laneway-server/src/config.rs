@@ -13,6 +13,8 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// How long shutdown waits for in-flight requests before giving up.
     pub shutdown_grace: Duration,
+    /// Requests per second per API key (burst: twice that); 0 turns limiting off.
+    pub rate_limit: u32,
 }
 
 impl ServerConfig {
@@ -22,6 +24,7 @@ impl ServerConfig {
             db: DbOptions::default(),
             body_limit: 1024 * 1024,
             shutdown_grace: Duration::from_secs(30),
+            rate_limit: 100,
         }
     }
 }

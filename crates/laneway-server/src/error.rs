@@ -117,19 +117,27 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The error envelope, keys in contract order.
+#[derive(serde::Serialize)]
+struct ErrorBody {
+    success: bool,
+    error: String,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Value>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, code = self.code, "request failed");
         }
-        let mut body = json!({
-            "success": false,
-            "error": self.message,
-            "code": self.code,
-        });
-        if let (Some(details), Some(obj)) = (self.details, body.as_object_mut()) {
-            obj.insert("details".into(), *details);
-        }
+        let body = ErrorBody {
+            success: false,
+            error: self.message,
+            code: self.code,
+            details: self.details.map(|d| *d),
+        };
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

@@ -101,6 +101,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "Request body must be a JSON object",
         ));
     }
+    // Values the databases cannot store and read back are refused here, for every route
+    // alike, naming where they were found: U+0000 in text (PostgreSQL refuses it), and numbers
+    // at the very edge of the f64 range (PostgreSQL prints a stored `1.7976931348623157e308`
+    // as a 309-digit integer that serde_json's default parser then reports as out of range,
+    // which would make the row unreadable).
+    if let Some((field, problem)) = find_unstorable(&value, String::new()) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("Invalid value for '{field}': {problem}"),
+        )
+        .with_details(json!({ "field": field })));
+    }
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = strip_position(&e.inner().to_string());
@@ -135,6 +147,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
         .with_details(json!({ "field": field }))
     })
+}
+
+/// Largest magnitude accepted for a JSON number (see `parse_json`).
+const MAX_NUMBER: f64 = 1e308;
+
+const NUL_PROBLEM: &str = "strings must not contain NUL (\\u0000) characters";
+
+/// The path (`data.k`, `stages[0].name`) and the problem of the first value that cannot be
+/// stored: a string or key containing U+0000, or a number beyond ±1e308.
+fn find_unstorable(v: &serde_json::Value, path: String) -> Option<(String, &'static str)> {
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some((path, NUL_PROBLEM)),
+        serde_json::Value::Number(n) if n.as_f64().is_some_and(|f| f.abs() > MAX_NUMBER) => {
+            Some((path, "numbers must be between -1e308 and 1e308"))
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| find_unstorable(x, format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let at = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                Some((at, NUL_PROBLEM))
+            } else {
+                find_unstorable(x, at)
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn strip_position(msg: &str) -> String {
@@ -182,6 +227,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or("");
         let pairs = form_urlencoded_pairs(raw);
+        // U+0000 cannot reach a database query (PostgreSQL refuses it in text).
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            let name = k.replace('\0', "");
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("Query parameter '{name}' must not contain NUL (%00) characters"),
+            )
+            .with_details(json!({ "parameter": name })));
+        }
         Ok(Params { pairs })
     }
 }
@@ -315,16 +372,22 @@ impl PageParams {
 }
 
 /// A single path parameter, rejecting with our envelope (axum's own rejection is plain text).
+/// An id that does not decode (invalid UTF-8) or holds U+0000 cannot name any resource: 404.
 pub struct PathId(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<String>::from_request_parts(parts, state)
+        let no_such = || ApiError::not_found("No resource with this id");
+        let id = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
-            .map(|p| PathId(p.0))
-            .map_err(|e| ApiError::bad_request("invalid_parameter", format!("Invalid path: {e}")))
+            .map_err(|_| no_such())?
+            .0;
+        if id.contains('\0') {
+            return Err(no_such());
+        }
+        Ok(PathId(id))
     }
 }
 
@@ -381,5 +444,27 @@ mod tests {
         assert_eq!(t.assignee_id, Some(None));
         let t = parse_json::<T>(br#"{"name": "a"}"#).unwrap();
         assert_eq!(t.assignee_id, None);
+    }
+
+    #[test]
+    fn nul_characters_are_refused_naming_the_field() {
+        let e = parse_json::<serde_json::Value>(br#"{"a": [{"b": "x\u0000"}]}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.details.unwrap()["field"], "a[0].b");
+        let e = parse_json::<serde_json::Value>(br#"{"k\u0000": 1}"#).unwrap_err();
+        assert_eq!(e.details.unwrap()["field"], "k\u{0}");
+        assert!(parse_json::<serde_json::Value>(br#"{"a": "\u0001 ok"}"#).is_ok());
+    }
+
+    #[test]
+    fn numbers_at_the_edge_of_f64_are_refused() {
+        let e = parse_json::<serde_json::Value>(br#"{"d": {"n": 1.7976931348623157e308}}"#)
+            .unwrap_err();
+        assert_eq!(e.details.unwrap()["field"], "d.n");
+        assert!(parse_json::<serde_json::Value>(br#"{"n": -1.5e308}"#).is_err());
+        assert!(
+            parse_json::<serde_json::Value>(br#"{"n": 1e308, "m": -1e308, "t": 5e-324}"#).is_ok()
+        );
+        assert!(parse_json::<serde_json::Value>(br#"{"n": 18446744073709551616}"#).is_ok());
     }
 }

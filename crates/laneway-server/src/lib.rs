@@ -48,6 +48,7 @@ pub async fn prepare(config: ServerConfig) -> anyhow::Result<Prepared> {
     Ok(Prepared {
         state: AppState {
             db,
+            limiter: api::ratelimit::Limiter::new(config.rate_limit),
             config: Arc::new(config),
         },
         bootstrap_token,
@@ -62,7 +63,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = state.config.shutdown_grace;
-    tokio::spawn(maintenance(state.db.clone(), shutdown.clone()));
+    tokio::spawn(maintenance(state.clone(), shutdown.clone()));
     let app = api::app(state.clone());
     let signal = shutdown.clone();
     let server =
@@ -83,13 +84,21 @@ pub async fn serve(
     Ok(())
 }
 
-/// Hourly housekeeping until shutdown: expired idempotency entries.
-async fn maintenance(db: Db, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+/// Housekeeping until shutdown: idle rate-limit buckets every minute, expired idempotency
+/// entries every hour.
+async fn maintenance(state: AppState, shutdown: CancellationToken) {
+    let db = state.db.clone();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut n: u64 = 0;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
+        }
+        state.limiter.shrink();
+        n += 1;
+        if n % 60 != 1 {
+            continue;
         }
         let cutoff = laneway_core::time::now() - time::Duration::hours(24);
         let result = async {

@@ -22,6 +22,7 @@ pub struct FileConfig {
     pub db_max_connections: Option<u32>,
     pub db_acquire_timeout_secs: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
+    pub rate_limit: Option<u32>,
 }
 
 impl FileConfig {

@@ -72,11 +72,14 @@ struct ServeArgs {
     #[arg(long, env = "LANEWAY_DB_MAX_CONNECTIONS")]
     db_max_connections: Option<u32>,
     /// Seconds a request waits for a database connection before answering 503 (default 5)
-    #[arg(long, env = "LANEWAY_DB_ACQUIRE_TIMEOUT")]
+    #[arg(long, env = "LANEWAY_DB_ACQUIRE_TIMEOUT_SECS")]
     db_acquire_timeout_secs: Option<u64>,
     /// Seconds to wait for in-flight requests on shutdown (default 30)
-    #[arg(long, env = "LANEWAY_SHUTDOWN_GRACE")]
+    #[arg(long, env = "LANEWAY_SHUTDOWN_GRACE_SECS")]
     shutdown_grace_secs: Option<u64>,
+    /// Requests per second per API key, burst twice that; 0 disables (default 100)
+    #[arg(long, env = "LANEWAY_RATE_LIMIT")]
+    rate_limit: Option<u32>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -395,6 +398,7 @@ async fn serve(cli: &Cli, file: &FileConfig, args: &ServeArgs) -> anyhow::Result
         file.shutdown_grace_secs,
         cfg.shutdown_grace.as_secs(),
     ));
+    cfg.rate_limit = pick(args.rate_limit, file.rate_limit, cfg.rate_limit);
     let url = cfg.database_url.clone();
     let prepared = laneway_server::prepare(cfg)
         .await

@@ -1,7 +1,7 @@
 //! `/keys`: API keys of the workspace (admin scope). The token is shown once, at creation.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -11,11 +11,10 @@ use laneway_core::time::now;
 use laneway_store::repo::keys::{self, NewKey};
 use laneway_store::repo::members;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::records::not_found_as;
-use super::{created, deleted, page, with_etag};
+use super::{check_if_match, created, deleted, page, with_etag};
 use crate::auth::{generate_token, hash_token, shown_prefix, Admin};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Params, PathId};
@@ -115,19 +114,27 @@ async fn create_key(
     }
     let (key, token) = issue_key(&mut s, auth.ws(), member_id, name, body.scope).await?;
     s.commit().await?;
-    let mut out = serde_json::to_value(&key).unwrap_or_default();
-    if let Some(o) = out.as_object_mut() {
-        o.insert("token".into(), json!(token));
+    /// The key as listed, plus its token — the only time the token is ever shown.
+    #[derive(serde::Serialize)]
+    struct Created {
+        #[serde(flatten)]
+        key: ApiKey,
+        token: String,
     }
-    Ok(created(out))
+    Ok(created(Created { key, token }))
 }
 
 async fn revoke_key(
     State(state): State<AppState>,
     auth: Admin,
     PathId(id): PathId,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let mut s = state.db.write().await?;
+    let current = keys::get(&mut s, auth.ws(), &id)
+        .await
+        .map_err(|e| not_found_as(e, "API key", &id))?;
+    check_if_match(&headers, &current)?;
     if !keys::revoke(&mut s, Some(auth.ws()), &id, now()).await? {
         return Err(ApiError::not_found(format!("API key '{id}' not found")));
     }

@@ -3,8 +3,9 @@
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use laneway_core::model::{Member, Scope};
 use laneway_store::repo::{members, workspaces};
-use serde_json::json;
+use serde::Serialize;
 
 use super::ok;
 use crate::auth::Reader;
@@ -19,10 +20,30 @@ async fn get_me(state: axum::extract::State<AppState>, auth: Reader) -> ApiResul
     let mut s = state.db.read().await?;
     let member = members::get(&mut s, auth.ws(), auth.member_id).await?;
     let ws = workspaces::get(&mut s, auth.ws()).await?;
-    Ok(ok(json!({
-        "member": member,
-        "workspace": {"id": ws.id, "name": ws.name, "time_zone": ws.time_zone},
-        "scope": auth.scope,
-        "key_id": auth.key_id,
-    })))
+    Ok(ok(Me {
+        member,
+        workspace: WorkspaceOut {
+            id: ws.id,
+            name: ws.name,
+            time_zone: ws.time_zone,
+        },
+        scope: auth.scope,
+        key_id: auth.key_id.clone(),
+    }))
+}
+
+/// `GET /me`: the calling key's member, its workspace and the key's scope.
+#[derive(Serialize)]
+struct Me {
+    member: Member,
+    workspace: WorkspaceOut,
+    scope: Scope,
+    key_id: String,
+}
+
+#[derive(Serialize)]
+struct WorkspaceOut {
+    id: String,
+    name: String,
+    time_zone: String,
 }

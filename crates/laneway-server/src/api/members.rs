@@ -128,6 +128,12 @@ async fn create_member(
 }
 
 async fn ensure_other_owner(s: &mut Session, ws: &str, what: &str) -> ApiResult<()> {
+    // Two owners demoted (or deleted) at once must not both see the other one still there.
+    // SQLite's write transactions are already serial; on PostgreSQL, take the store's
+    // transaction-scoped advisory lock first, so the count below (a new statement, a new
+    // snapshot under READ COMMITTED) sees any concurrent change that committed meanwhile.
+    // Owner changes are rare, so sharing the first-start lock costs nothing.
+    s.lock_bootstrap().await?;
     if members::count_role(s, ws, Role::Owner).await? <= 1 {
         return Err(ApiError::conflict(format!(
             "Cannot {what} the last owner of the workspace; make another member owner first"

@@ -7,6 +7,7 @@ mod idempotency;
 mod keys;
 mod me;
 mod members;
+pub mod ratelimit;
 pub mod members_checks {
     pub use super::members::{check_email, check_name};
 }
@@ -19,7 +20,7 @@ use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -50,10 +51,16 @@ pub fn app(state: AppState) -> Router {
         .merge(events::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
-    let api = api.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        idempotency::layer,
-    ));
+    // Outermost first at run time: rate limit, then idempotency, then the handler.
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.limiter.clone(),
+            ratelimit::layer,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
@@ -93,11 +100,35 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// The success envelope. A struct, not a `json!` map, so keys keep this order.
+#[derive(Serialize)]
+struct Envelope<T> {
+    success: bool,
+    data: T,
+}
+
+#[derive(Serialize)]
+struct PageMeta {
+    total: i64,
+    page: u64,
+    per_page: u64,
+}
+
+#[derive(Serialize)]
+struct PageEnvelope<T> {
+    success: bool,
+    data: Vec<T>,
+    meta: PageMeta,
+}
+
 /// `{"success": true, "data": ...}` with 200.
 pub fn ok<T: Serialize>(data: T) -> Response {
     (
         StatusCode::OK,
-        axum::Json(json!({"success": true, "data": data})),
+        axum::Json(Envelope {
+            success: true,
+            data,
+        }),
     )
         .into_response()
 }
@@ -106,24 +137,36 @@ pub fn ok<T: Serialize>(data: T) -> Response {
 pub fn created<T: Serialize>(data: T) -> Response {
     (
         StatusCode::CREATED,
-        axum::Json(json!({"success": true, "data": data})),
+        axum::Json(Envelope {
+            success: true,
+            data,
+        }),
     )
         .into_response()
 }
 
 /// An offset-paginated list: `{"success": true, "data": [...], "meta": {total, page, per_page}}`.
 pub fn page<T: Serialize>(data: Vec<T>, total: i64, p: PageParams) -> Response {
-    axum::Json(json!({
-        "success": true,
-        "data": data,
-        "meta": {"total": total, "page": p.page, "per_page": p.per_page},
-    }))
+    axum::Json(PageEnvelope {
+        success: true,
+        data,
+        meta: PageMeta {
+            total,
+            page: p.page,
+            per_page: p.per_page,
+        },
+    })
     .into_response()
 }
 
 /// `{"deleted": true, "id": ..}`, the Kanvo delete answer.
-pub fn deleted(id: impl Serialize) -> Response {
-    ok(json!({"deleted": true, "id": id}))
+pub fn deleted<I: Serialize>(id: I) -> Response {
+    #[derive(Serialize)]
+    struct Deleted<I> {
+        deleted: bool,
+        id: I,
+    }
+    ok(Deleted { deleted: true, id })
 }
 
 /// A resource as JSON, for events and diffs.

@@ -214,12 +214,14 @@ async fn delete_object_type(
     State(state): State<AppState>,
     auth: Admin,
     PathId(id): PathId,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = path_uuid(&id, "Object type")?;
     let mut s = state.db.write().await?;
     let t = schema::get_object_type(&mut s, auth.ws(), id)
         .await
         .map_err(|e| not_found_as(e, "Object type", id))?;
+    check_if_match(&headers, &t)?;
     let n = schema::count_records_of_type(&mut s, auth.ws(), id).await?;
     if n > 0 {
         return Err(ApiError::conflict(format!(

@@ -9,6 +9,7 @@ mod events;
 mod idempotency;
 mod kanvo;
 mod members_keys;
+mod ratelimit;
 mod records;
 mod schema;
 mod tasks;

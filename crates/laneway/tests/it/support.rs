@@ -59,7 +59,12 @@ static SKIP_NOTE: Once = Once::new();
 pub async fn fresh_pg_database() -> Option<(String, String)> {
     let Ok(admin_url) = std::env::var(PG_ENV) else {
         SKIP_NOTE.call_once(|| {
-            eprintln!("note: {PG_ENV} is not set; PostgreSQL halves of the tests are skipped (SQLite only)");
+            // Written to the real stderr (not the captured test output) so the run says it.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: {PG_ENV} is not set; the PostgreSQL half of every backend test is skipped (SQLite only)"
+            );
         });
         return None;
     };
@@ -149,21 +154,31 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {})
+            .await
+            .expect("PostgreSQL not configured")
+    }
+
+    pub async fn spawn_postgres() -> Option<TestApp> {
+        Self::spawn_with(Backend::Postgres, |_| {}).await
+    }
+
+    /// A server with adjusted settings (`None`: PostgreSQL asked for but not configured).
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut laneway_server::ServerConfig),
+    ) -> Option<TestApp> {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("laneway.db").display());
-                Self::start(backend, url, Some(dir), None).await
+                Some(Self::start(backend, url, Some(dir), None, adjust).await)
             }
-            Backend::Postgres => Self::spawn_postgres()
-                .await
-                .expect("PostgreSQL not configured"),
+            Backend::Postgres => {
+                let (url, name) = fresh_pg_database().await?;
+                Some(Self::start(Backend::Postgres, url, None, Some(name), adjust).await)
+            }
         }
-    }
-
-    pub async fn spawn_postgres() -> Option<TestApp> {
-        let (url, name) = fresh_pg_database().await?;
-        Some(Self::start(Backend::Postgres, url, None, Some(name)).await)
     }
 
     async fn start(
@@ -171,10 +186,14 @@ impl TestApp {
         url: String,
         dir: Option<tempfile::TempDir>,
         pg_name: Option<String>,
+        adjust: impl FnOnce(&mut laneway_server::ServerConfig),
     ) -> TestApp {
         let mut cfg = laneway_server::ServerConfig::new(url.clone());
         cfg.shutdown_grace = Duration::from_secs(5);
         cfg.db.max_connections = 4;
+        // Tests fire requests faster than any person; the limiter has its own test.
+        cfg.rate_limit = 0;
+        adjust(&mut cfg);
         let prepared = laneway_server::prepare(cfg).await.expect("server prepares");
         let token = prepared
             .bootstrap_token
