@@ -416,8 +416,14 @@ async fn delete_pipeline(
 ) -> ApiResult<Response> {
     let id = path_uuid(&id, "Pipeline")?;
     let mut s = state.db.write().await?;
+    lock_stage_lists(&mut s).await?;
     let p = load_pipeline(&mut s, auth.ws(), id).await?;
     check_if_match(&headers, &p)?;
+    // As for a stage: lock the columns before counting, so a card being placed concurrently
+    // is either counted or finds the pipeline gone (see `delete_stage`).
+    for st in &p.stages {
+        schema::lock_stage(&mut s, auth.ws(), st.id).await?;
+    }
     let n = schema::count_records_in_pipeline(&mut s, auth.ws(), id).await?;
     if n > 0 {
         return Err(ApiError::conflict(format!(
@@ -441,6 +447,17 @@ async fn delete_pipeline(
 }
 
 // ---- stages ------------------------------------------------------------------------------
+
+/// Serialises changes to a pipeline's stage list: stage positions are renumbered 0..n from
+/// what a transaction read, so two concurrent inserts, moves or deletes (or a stage insert
+/// racing its pipeline's deletion) must not interleave. SQLite's write transactions are
+/// already serial; on PostgreSQL this takes the store's transaction-scoped advisory lock.
+/// Call it before reading the pipeline or stage: under READ COMMITTED every later statement
+/// then sees whatever the previous holder committed.
+async fn lock_stage_lists(s: &mut Session) -> ApiResult<()> {
+    s.lock_bootstrap().await?;
+    Ok(())
+}
 
 /// Renumbers a pipeline's stages 0..n in the given order, writing only those that moved.
 async fn renumber(
@@ -490,6 +507,7 @@ async fn create_stage(
     let slug = slug_or_default("slug", body.slug.as_deref(), &name)?;
     let ws = auth.ws().to_string();
     let mut s = state.db.write().await?;
+    lock_stage_lists(&mut s).await?;
     let p = load_pipeline(&mut s, &ws, pid).await?;
     if p.stages.len() >= 100 {
         return Err(ApiError::conflict("A pipeline holds at most 100 stages"));
@@ -534,6 +552,7 @@ async fn update_stage(
     let id = path_uuid(&id, "Stage")?;
     let ws = auth.ws().to_string();
     let mut s = state.db.write().await?;
+    lock_stage_lists(&mut s).await?;
     let old = schema::get_stage(&mut s, &ws, id)
         .await
         .map_err(|e| not_found_as(e, "Stage", id))?;
@@ -582,10 +601,16 @@ async fn delete_stage(
     let move_to = q.uuid("move_to")?;
     let ws = auth.ws().to_string();
     let mut s = state.db.write().await?;
+    lock_stage_lists(&mut s).await?;
     let st = schema::get_stage(&mut s, &ws, id)
         .await
         .map_err(|e| not_found_as(e, "Stage", id))?;
     check_if_match(&headers, &st)?;
+    // Lock the stage row before listing its cards: a record being placed in this stage
+    // concurrently either committed already (and is listed, so moved or refused) or waits
+    // for this deletion and then finds no stage, instead of losing its stage to ON DELETE
+    // SET NULL after the listing missed it.
+    schema::lock_stage(&mut s, &ws, id).await?;
     let cards = records::list_in_stage(&mut s, &ws, id).await?;
     match move_to {
         None if !cards.is_empty() => {

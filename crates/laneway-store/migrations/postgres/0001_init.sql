@@ -81,7 +81,7 @@ CREATE TABLE records (
     title           TEXT NOT NULL,
     title_search    TEXT NOT NULL,
     data JSONB NOT NULL DEFAULT '{}',
-    position        TEXT,
+    position        TEXT COLLATE "C",  -- fractional-index keys sort bytewise
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
     deleted_at TIMESTAMPTZ

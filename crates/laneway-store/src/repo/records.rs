@@ -109,6 +109,17 @@ pub async fn get(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Record> {
     s.fetch_one(&q).await
 }
 
+/// Whether a record exists in the workspace, deleted or not (its audit trail outlives it).
+pub async fn exists_any(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<bool> {
+    let q = Query::select()
+        .column(R::Id)
+        .from(R::Table)
+        .and_where(Expr::col(R::WorkspaceId).eq(ws))
+        .and_where(Expr::col(R::Id).eq(id))
+        .to_owned();
+    Ok(s.fetch_one::<Count, _>(&count_of(&q)).await?.0 > 0)
+}
+
 /// Reads a record for a change, locking its row on PostgreSQL until the transaction ends.
 pub async fn get_for_update(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Record> {
     let q = select(ws)

@@ -332,6 +332,21 @@ pub async fn delete_pipeline(s: &mut Session, ws: &str, id: Uuid) -> StoreResult
     }
 }
 
+/// Locks a stage's row until the transaction ends (PostgreSQL; SQLite's write transaction
+/// already excludes other writers), so concurrent appends to one column see each other's
+/// positions.
+pub async fn lock_stage(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<()> {
+    let q = Query::select()
+        .column(S::Id)
+        .from(S::Table)
+        .and_where(Expr::col(S::WorkspaceId).eq(ws))
+        .and_where(Expr::col(S::Id).eq(id))
+        .lock(sea_query::LockType::Update)
+        .to_owned();
+    s.execute(&q).await?;
+    Ok(())
+}
+
 pub async fn get_stage(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Stage> {
     s.fetch_one(
         &select_stages(ws)

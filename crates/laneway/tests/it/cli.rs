@@ -16,13 +16,13 @@ fn sqlite_url(dir: &Path) -> String {
 }
 
 /// A running `laneway serve`, with its stdout (the bootstrap key, if any) and address.
-struct Served {
-    child: Child,
-    addr: String,
+pub(crate) struct Served {
+    pub child: Child,
+    pub addr: String,
     stdout: BufReader<tokio::process::ChildStdout>,
 }
 
-async fn serve(db_url: &str) -> Served {
+pub(crate) async fn serve(db_url: &str) -> Served {
     let mut child = Command::new(BIN)
         .args([
             "serve",
@@ -68,7 +68,7 @@ async fn serve(db_url: &str) -> Served {
 
 impl Served {
     /// The first line on stdout (the bootstrap key is printed before the server listens).
-    async fn first_line(&mut self) -> String {
+    pub async fn first_line(&mut self) -> String {
         let mut line = String::new();
         tokio::time::timeout(Duration::from_secs(10), self.stdout.read_line(&mut line))
             .await
@@ -77,12 +77,12 @@ impl Served {
         line
     }
 
-    fn api(&self, path: &str) -> String {
+    pub fn api(&self, path: &str) -> String {
         format!("http://{}/api/v1{}", self.addr, path)
     }
 
     /// SIGTERM, then everything the process printed on stdout and its exit status.
-    async fn terminate(mut self) -> (String, std::process::ExitStatus) {
+    pub async fn terminate(mut self) -> (String, std::process::ExitStatus) {
         let pid = self.child.id().expect("pid").to_string();
         let ok = std::process::Command::new("kill")
             .args(["-TERM", &pid])

@@ -506,6 +506,63 @@ backend_test!(etags_and_if_match, |app| async move {
         )
         .await;
     }
+
+    // DELETE honours If-Match on every resource that has one.
+    let ann = app
+        .post(
+            "/members",
+            json!({"name": "Ann", "email": "ann@example.com"}),
+            201,
+        )
+        .await;
+    let key = app.post("/keys", json!({"scope": "read"}), 201).await;
+    let boat = app
+        .post("/schema/object-types", json!({"name": "Boat"}), 201)
+        .await;
+    let board = app
+        .post(
+            "/schema/pipelines",
+            json!({"name": "Board", "stages": [{"name": "A"}, {"name": "B"}]}),
+            201,
+        )
+        .await;
+    let rec = app.lead("Doomed").await;
+    for path in [
+        format!("/records/{}", rec["id"].as_str().unwrap()),
+        format!("/records/tasks/{tid}"),
+        format!("/members/{}", ann.data()["id"].as_str().unwrap()),
+        format!("/keys/{}", key.data()["id"].as_str().unwrap()),
+        format!(
+            "/schema/object-types/{}",
+            boat.data()["id"].as_str().unwrap()
+        ),
+        format!(
+            "/schema/stages/{}",
+            board.data()["stages"][1]["id"].as_str().unwrap()
+        ),
+        format!("/schema/pipelines/{}", board.data()["id"].as_str().unwrap()),
+    ] {
+        let r = expect_error(
+            app,
+            app.req(Method::DELETE, &path)
+                .header("If-Match", "\"stale\""),
+            412,
+        )
+        .await;
+        assert_eq!(r.error_code(), "precondition_failed", "DELETE {path}");
+        let g = app.get(&path, 200).await;
+        assert!(g.data()["revoked_at"].is_null(), "{path} untouched");
+        let tag = g.header("etag").unwrap().to_string();
+        app.expect(app.req(Method::DELETE, &path).header("If-Match", tag), 200)
+            .await;
+    }
+    let token = key.data()["token"].as_str().unwrap();
+    let r = app.send(app.req_as(token, Method::GET, "/me")).await;
+    assert_eq!(
+        r.status.as_u16(),
+        401,
+        "the key was revoked by the matching DELETE"
+    );
 });
 
 backend_test!(garbage_path_ids_are_404, |app| async move {

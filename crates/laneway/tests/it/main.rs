@@ -3,6 +3,7 @@
 mod support;
 
 mod auth;
+mod backends;
 mod cli;
 mod conventions;
 mod events;

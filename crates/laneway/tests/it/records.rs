@@ -355,16 +355,17 @@ backend_test!(create_position_appends_and_validates, |app| async move {
 
     let r = create(
         app,
-        json!({"type": "lead", "pipeline": "main-sales", "position": "a"}),
+        json!({"type": "lead", "pipeline": "main-sales", "position": "a5"}),
     )
     .await;
-    assert_eq!(r["position"], "a");
+    assert_eq!(r["position"], "a5");
     assert_eq!(r["stage_id"], b.new);
-    // The next default lands after the greatest position, "a" included.
-    let next = app.lead("after a").await;
-    assert!(s(&next["position"]).as_str() > "a", "{}", next["position"]);
+    // The next default lands after the greatest position, "a5" included.
+    let next = app.lead("after a5").await;
+    assert!(s(&next["position"]).as_str() > "a5", "{}", next["position"]);
 
-    for bad in ["", "a0", "ab-c", "é", &"z".repeat(129)] {
+    let long = format!("a0{}", "z".repeat(127));
+    for bad in ["", "a", "a00", "ab-c", "é", "V", long.as_str()] {
         let r = create_err(
             app,
             json!({"type": "lead", "stage_id": b.new, "position": bad}),
@@ -373,7 +374,7 @@ backend_test!(create_position_appends_and_validates, |app| async move {
         assert_names_field(&r, "position");
     }
     // A position needs a stage.
-    let r = create_err(app, json!({"type": "lead", "position": "a"})).await;
+    let r = create_err(app, json!({"type": "lead", "position": "a0"})).await;
     assert_names_field(&r, "position");
 });
 
@@ -705,12 +706,12 @@ backend_test!(patch_stage_id_moves_and_appends, |app| async move {
     let u = app
         .patch(
             &format!("/records/{id}"),
-            json!({"stage_id": b.won, "position": "k"}),
+            json!({"stage_id": b.won, "position": "a0V"}),
             200,
         )
         .await;
     assert_eq!(u.data()["stage_id"], b.won);
-    assert_eq!(u.data()["position"], "k");
+    assert_eq!(u.data()["position"], "a0V");
     // Unknown stage: 400, nothing moves.
     let random = uuid::Uuid::now_v7().to_string();
     let r = app
@@ -805,21 +806,21 @@ backend_test!(patch_position_alone, |app| async move {
     let b = board(app).await;
     let a = app.lead("a").await;
     let path = format!("/records/{}", s(&a["id"]));
-    let u = app.patch(&path, json!({"position": "1"}), 200).await;
-    assert_eq!(u.data()["position"], "1");
+    let u = app.patch(&path, json!({"position": "Zz"}), 200).await;
+    assert_eq!(u.data()["position"], "Zz");
     assert_eq!(u.data()["stage_id"], b.new);
-    for bad in ["", "10", "a b", "-"] {
+    for bad in ["", "a10", "a0 b", "-", "1"] {
         let r = app.patch(&path, json!({"position": bad}), 400).await;
         assert_names_field(&r, "position");
     }
     let g = app.get(&path, 200).await;
-    assert_eq!(g.data()["position"], "1");
+    assert_eq!(g.data()["position"], "Zz");
     // A record off any board has no position to set.
     let off = create(app, json!({"type": "lead"})).await;
     let r = app
         .patch(
             &format!("/records/{}", s(&off["id"])),
-            json!({"position": "a"}),
+            json!({"position": "a0"}),
             400,
         )
         .await;
@@ -950,7 +951,11 @@ backend_test!(delete_soft_deletes, |app| async move {
     assert_eq!(l.body["meta"]["total"], 0);
     app.delete(&path, 404).await;
     app.patch(&path, json!({"title": "back"}), 404).await;
-    app.get(&format!("{path}/activity"), 404).await;
+    // The audit trail outlives the record, ending with its deletion.
+    let act = app.get(&format!("{path}/activity"), 200).await;
+    assert_eq!(act.data()[0]["event"], "record.deleted");
+    app.get(&format!("/records/{}/activity", uuid::Uuid::now_v7()), 404)
+        .await;
     app.delete("/records/garbage", 404).await;
     app.delete(&format!("/records/{}", uuid::Uuid::now_v7()), 404)
         .await;
@@ -1108,7 +1113,7 @@ backend_test!(events_on_position_only_change, |app| async move {
     let b = board(app).await;
     let a = app.lead("a").await;
     let id = s(&a["id"]);
-    app.patch(&format!("/records/{id}"), json!({"position": "2"}), 200)
+    app.patch(&format!("/records/{id}"), json!({"position": "Zz"}), 200)
         .await;
     let evs = events_of(app, &id).await;
     let ns = names(&evs);
@@ -1120,11 +1125,11 @@ backend_test!(events_on_position_only_change, |app| async move {
         if n == "record.moved" {
             assert_eq!(d["from_stage_id"], b.new);
             assert_eq!(d["to_stage_id"], b.new);
-            assert_eq!(d["position"], "2");
+            assert_eq!(d["position"], "Zz");
         } else {
             assert_eq!(
                 d["changes"],
-                json!({"position": {"old": a["position"], "new": "2"}})
+                json!({"position": {"old": a["position"], "new": "Zz"}})
             );
         }
     }
@@ -1356,6 +1361,17 @@ backend_test!(concurrent_creates_all_succeed, |app| async move {
     got.sort();
     got.dedup();
     assert_eq!(got.len(), 40);
+    // Appends to one column never share a position, even when they race.
+    let mut positions: Vec<String> = r
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["position"].as_str().unwrap().to_string())
+        .collect();
+    positions.sort();
+    positions.dedup();
+    assert_eq!(positions.len(), 40, "duplicate positions: {positions:?}");
     let created = app
         .events()
         .await

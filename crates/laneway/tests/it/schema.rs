@@ -1,5 +1,6 @@
 //! `/schema`: object types, typed fields, pipelines and stages (spec §4).
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::backend_test;
@@ -1020,3 +1021,144 @@ backend_test!(stage_slug_unique_within_pipeline_only, |app| async move {
     app.patch(&format!("/schema/stages/{s0}"), json!({"slug": "new"}), 409)
         .await;
 });
+
+backend_test!(
+    concurrent_stage_changes_keep_positions_contiguous,
+    |app| async move {
+        let main = pipeline(app, "main-sales").await;
+        let pid = id_of(&main);
+        for round in 0..5 {
+            let path = format!("/schema/pipelines/{pid}/stages");
+            let (a, b, c) = tokio::join!(
+                app.send(
+                    app.req(Method::POST, &path)
+                        .json(&json!({"name": format!("A{round}"), "position": 1}))
+                ),
+                app.send(
+                    app.req(Method::POST, &path)
+                        .json(&json!({"name": format!("B{round}")}))
+                ),
+                app.send(
+                    app.req(Method::POST, &path)
+                        .json(&json!({"name": format!("C{round}"), "position": 0}))
+                ),
+            );
+            for r in [&a, &b, &c] {
+                assert_eq!(r.status.as_u16(), 201, "round {round}: {}", r.text);
+            }
+            let p = pipeline(app, "main-sales").await;
+            let order = stage_order(&p);
+            for (i, (_, pos)) in order.iter().enumerate() {
+                assert_eq!(
+                    *pos, i as i64,
+                    "round {round}: positions not contiguous: {order:?}"
+                );
+            }
+            assert_eq!(order.len(), 3 + 3 * (round + 1));
+        }
+        // Concurrent reorders and deletes keep 0..n too.
+        let p = pipeline(app, "main-sales").await;
+        let ids: Vec<String> = p["stages"].as_array().unwrap().iter().map(id_of).collect();
+        let (a, b, c) = tokio::join!(
+            app.send(
+                app.req(Method::PATCH, &format!("/schema/stages/{}", ids[0]))
+                    .json(&json!({"position": 10}))
+            ),
+            app.send(app.req(Method::DELETE, &format!("/schema/stages/{}", ids[5]))),
+            app.send(
+                app.req(Method::PATCH, &format!("/schema/stages/{}", ids[9]))
+                    .json(&json!({"position": 0}))
+            ),
+        );
+        for r in [&a, &b, &c] {
+            assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+        }
+        let order = stage_order(&pipeline(app, "main-sales").await);
+        assert_eq!(order.len(), ids.len() - 1);
+        for (i, (_, pos)) in order.iter().enumerate() {
+            assert_eq!(*pos, i as i64, "positions not contiguous: {order:?}");
+        }
+    }
+);
+
+backend_test!(
+    stage_delete_racing_a_new_record_leaves_no_orphan,
+    |app| async move {
+        let main = pipeline(app, "main-sales").await;
+        let pid = id_of(&main);
+        for round in 0..15 {
+            let st = app
+                .post(
+                    &format!("/schema/pipelines/{pid}/stages"),
+                    json!({"name": format!("Race {round}")}),
+                    201,
+                )
+                .await;
+            let sid = id_of(st.data());
+            let (rec, del) = tokio::join!(
+                app.send(
+                    app.req(Method::POST, "/records")
+                        .json(&json!({"type": "lead", "stage_id": sid}))
+                ),
+                app.send(app.req(Method::DELETE, &format!("/schema/stages/{sid}"))),
+            );
+            // Either the record landed first (and the non-empty stage is kept), or the stage
+            // went first (and the record is refused). Never both: that would leave a record on
+            // the board without a stage. (The refusal is currently a 500 on PostgreSQL, a
+            // records-side bug reported separately, so its status is not checked here.)
+            if rec.status.as_u16() == 201 {
+                assert_eq!(del.status.as_u16(), 409, "round {round}: {}", del.text);
+                let id = rec.data()["id"].as_str().unwrap();
+                let g = app.get(&format!("/records/{id}"), 200).await;
+                assert_eq!(g.data()["stage_id"], sid.as_str(), "round {round}");
+                app.delete(&format!("/records/{id}"), 200).await;
+                app.delete(&format!("/schema/stages/{sid}"), 200).await;
+            } else {
+                assert_eq!(del.status.as_u16(), 200, "round {round}: {}", del.text);
+            }
+            let all = app.get("/records?per_page=100", 200).await;
+            for r in all.data().as_array().unwrap() {
+                assert!(
+                    r["pipeline_id"].is_null() == r["stage_id"].is_null(),
+                    "round {round}: record off its stage: {r}"
+                );
+            }
+        }
+    }
+);
+
+backend_test!(
+    pipeline_delete_racing_a_new_record_leaves_no_orphan,
+    |app| async move {
+        for round in 0..15 {
+            let p = app
+                .post(
+                    "/schema/pipelines",
+                    json!({"name": format!("Race {round}"), "stages": [{"name": "Only"}]}),
+                    201,
+                )
+                .await;
+            let pid = id_of(p.data());
+            let (rec, del) = tokio::join!(
+                app.send(
+                    app.req(Method::POST, "/records")
+                        .json(&json!({"type": "lead", "pipeline": pid}))
+                ),
+                app.send(app.req(Method::DELETE, &format!("/schema/pipelines/{pid}"))),
+            );
+            // As for stages: never a record created on a board that was deleted under it.
+            if rec.status.as_u16() == 201 {
+                assert_eq!(del.status.as_u16(), 409, "round {round}: {}", del.text);
+                let id = rec.data()["id"].as_str().unwrap();
+                let g = app.get(&format!("/records/{id}"), 200).await;
+                assert_eq!(g.data()["pipeline_id"], pid.as_str(), "round {round}");
+                app.delete(&format!("/records/{id}"), 200).await;
+                app.delete(&format!("/schema/pipelines/{pid}"), 200).await;
+            } else {
+                assert_eq!(del.status.as_u16(), 200, "round {round}: {}", del.text);
+            }
+        }
+        let all = app.get("/records?per_page=100", 200).await;
+        assert_eq!(all.body["meta"]["total"], 0, "{}", all.text);
+    }
+);

@@ -181,6 +181,15 @@ impl TestApp {
         }
     }
 
+    /// A server on an existing database URL (the caller owns the database).
+    pub async fn start_at(
+        backend: Backend,
+        url: String,
+        adjust: impl FnOnce(&mut laneway_server::ServerConfig),
+    ) -> TestApp {
+        Self::start(backend, url, None, None, adjust).await
+    }
+
     async fn start(
         backend: Backend,
         url: String,

@@ -318,9 +318,10 @@ async fn list_record_activity(
     let id = path_uuid(&id, "Record")?;
     let p = q.page()?;
     let mut s = state.db.read().await?;
-    records::get(&mut s, auth.ws(), id)
-        .await
-        .map_err(|e| not_found_as(e, "Record", id))?;
+    // A deleted record keeps its audit trail.
+    if !records::exists_any(&mut s, auth.ws(), id).await? {
+        return Err(ApiError::not_found(format!("Record '{id}' not found")));
+    }
     let f = EventQuery {
         resource: Some(("record".into(), id.to_string())),
         ..Default::default()

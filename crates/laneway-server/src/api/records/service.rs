@@ -191,6 +191,7 @@ pub async fn position_in(
             Ok(p)
         }
         None => {
+            schema::lock_stage(s, ws, stage).await?;
             let last = records::last_position(s, ws, stage).await?;
             Ok(position::after(last.as_deref()))
         }
