@@ -105,6 +105,12 @@ impl From<StoreError> for ApiError {
                 tracing::debug!(%msg, "unique violation");
                 ApiError::conflict("A resource with the same unique value already exists")
             }
+            StoreError::Reference(msg) => {
+                tracing::debug!(%msg, "foreign key violation");
+                ApiError::conflict(
+                    "A resource this request refers to was changed or removed meanwhile; retry",
+                )
+            }
             StoreError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
                 ApiError::unavailable()

@@ -180,6 +180,16 @@ impl Db {
     }
 }
 
+/// Kinds of per-workspace serialisation (see [`Session::lock_workspace`]).
+#[derive(Debug, Clone, Copy)]
+#[repr(i32)]
+pub enum WorkspaceLock {
+    /// Member roles and deletions (the last-owner rule).
+    Members = 1,
+    /// The stage lists of pipelines (contiguous positions).
+    Stages = 2,
+}
+
 enum Inner {
     SqliteConn(PoolConnection<Sqlite>),
     SqliteTx(Transaction<'static, Sqlite>),
@@ -306,6 +316,20 @@ impl Session {
     pub async fn lock_bootstrap(&mut self) -> StoreResult<()> {
         if let Conn::Pg(c) = self.conn() {
             sqlx::query("SELECT pg_advisory_xact_lock(7361746)")
+                .execute(c)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Serialises a kind of change within one workspace until the transaction ends
+    /// (PostgreSQL advisory lock on the workspace; SQLite's write transaction already excludes
+    /// other writers). `what` names the kind, so unrelated changes do not wait on each other.
+    pub async fn lock_workspace(&mut self, ws: &str, what: WorkspaceLock) -> StoreResult<()> {
+        if let Conn::Pg(c) = self.conn() {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(what as i32)
+                .bind(ws)
                 .execute(c)
                 .await?;
         }

@@ -8,6 +8,9 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A foreign key points at a row that no longer exists (removed by a concurrent write).
+    #[error("dangling reference: {0}")]
+    Reference(String),
     /// The database cannot be reached (connection refused, pool exhausted, server gone).
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
@@ -27,6 +30,11 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
                 StoreError::Conflict(db.message().to_string())
+            }
+            sqlx::Error::Database(db)
+                if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
+            {
+                StoreError::Reference(db.message().to_string())
             }
             sqlx::Error::Io(_)
             | sqlx::Error::PoolTimedOut

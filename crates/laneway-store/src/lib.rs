@@ -11,6 +11,6 @@ pub mod repo;
 mod row;
 pub mod tables;
 
-pub use db::{redact_url, Backend, Db, DbOptions, Session};
+pub use db::{redact_url, Backend, Db, DbOptions, Session, WorkspaceLock};
 pub use error::{StoreError, StoreResult};
 pub use row::{FromRow, Row};

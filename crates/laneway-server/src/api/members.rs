@@ -10,7 +10,7 @@ use laneway_core::ids::new_id;
 use laneway_core::model::{Member, Role};
 use laneway_core::time::now;
 use laneway_store::repo::{keys, members, records, tasks};
-use laneway_store::{Session, StoreError};
+use laneway_store::{Session, StoreError, WorkspaceLock};
 use serde::Deserialize;
 
 use super::records::not_found_as;
@@ -129,11 +129,10 @@ async fn create_member(
 
 async fn ensure_other_owner(s: &mut Session, ws: &str, what: &str) -> ApiResult<()> {
     // Two owners demoted (or deleted) at once must not both see the other one still there.
-    // SQLite's write transactions are already serial; on PostgreSQL, take the store's
-    // transaction-scoped advisory lock first, so the count below (a new statement, a new
-    // snapshot under READ COMMITTED) sees any concurrent change that committed meanwhile.
-    // Owner changes are rare, so sharing the first-start lock costs nothing.
-    s.lock_bootstrap().await?;
+    // SQLite's write transactions are already serial; on PostgreSQL, take the workspace's
+    // member lock first, so the count below (a new statement, a new snapshot under READ
+    // COMMITTED) sees any concurrent change that committed meanwhile.
+    s.lock_workspace(ws, WorkspaceLock::Members).await?;
     if members::count_role(s, ws, Role::Owner).await? <= 1 {
         return Err(ApiError::conflict(format!(
             "Cannot {what} the last owner of the workspace; make another member owner first"

@@ -13,7 +13,7 @@ use laneway_core::model::{FieldDef, ObjectType, Pipeline, Stage};
 use laneway_core::slug::slug_or_default;
 use laneway_core::time::now;
 use laneway_store::repo::{events as event_repo, records, schema};
-use laneway_store::{Session, StoreError};
+use laneway_store::{Session, StoreError, WorkspaceLock};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -416,7 +416,7 @@ async fn delete_pipeline(
 ) -> ApiResult<Response> {
     let id = path_uuid(&id, "Pipeline")?;
     let mut s = state.db.write().await?;
-    lock_stage_lists(&mut s).await?;
+    lock_stage_lists(&mut s, auth.ws()).await?;
     let p = load_pipeline(&mut s, auth.ws(), id).await?;
     check_if_match(&headers, &p)?;
     // As for a stage: lock the columns before counting, so a card being placed concurrently
@@ -451,11 +451,11 @@ async fn delete_pipeline(
 /// Serialises changes to a pipeline's stage list: stage positions are renumbered 0..n from
 /// what a transaction read, so two concurrent inserts, moves or deletes (or a stage insert
 /// racing its pipeline's deletion) must not interleave. SQLite's write transactions are
-/// already serial; on PostgreSQL this takes the store's transaction-scoped advisory lock.
+/// already serial; on PostgreSQL this takes the workspace's transaction-scoped stage lock.
 /// Call it before reading the pipeline or stage: under READ COMMITTED every later statement
 /// then sees whatever the previous holder committed.
-async fn lock_stage_lists(s: &mut Session) -> ApiResult<()> {
-    s.lock_bootstrap().await?;
+async fn lock_stage_lists(s: &mut Session, ws: &str) -> ApiResult<()> {
+    s.lock_workspace(ws, WorkspaceLock::Stages).await?;
     Ok(())
 }
 
@@ -507,7 +507,7 @@ async fn create_stage(
     let slug = slug_or_default("slug", body.slug.as_deref(), &name)?;
     let ws = auth.ws().to_string();
     let mut s = state.db.write().await?;
-    lock_stage_lists(&mut s).await?;
+    lock_stage_lists(&mut s, &ws).await?;
     let p = load_pipeline(&mut s, &ws, pid).await?;
     if p.stages.len() >= 100 {
         return Err(ApiError::conflict("A pipeline holds at most 100 stages"));
@@ -552,7 +552,7 @@ async fn update_stage(
     let id = path_uuid(&id, "Stage")?;
     let ws = auth.ws().to_string();
     let mut s = state.db.write().await?;
-    lock_stage_lists(&mut s).await?;
+    lock_stage_lists(&mut s, &ws).await?;
     let old = schema::get_stage(&mut s, &ws, id)
         .await
         .map_err(|e| not_found_as(e, "Stage", id))?;
@@ -601,7 +601,7 @@ async fn delete_stage(
     let move_to = q.uuid("move_to")?;
     let ws = auth.ws().to_string();
     let mut s = state.db.write().await?;
-    lock_stage_lists(&mut s).await?;
+    lock_stage_lists(&mut s, &ws).await?;
     let st = schema::get_stage(&mut s, &ws, id)
         .await
         .map_err(|e| not_found_as(e, "Stage", id))?;

@@ -335,7 +335,8 @@ pub async fn delete_pipeline(s: &mut Session, ws: &str, id: Uuid) -> StoreResult
 /// Locks a stage's row until the transaction ends (PostgreSQL; SQLite's write transaction
 /// already excludes other writers), so concurrent appends to one column see each other's
 /// positions.
-pub async fn lock_stage(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<()> {
+/// Returns whether the stage (still) exists.
+pub async fn lock_stage(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<bool> {
     let q = Query::select()
         .column(S::Id)
         .from(S::Table)
@@ -343,8 +344,16 @@ pub async fn lock_stage(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<()> 
         .and_where(Expr::col(S::Id).eq(id))
         .lock(sea_query::LockType::Update)
         .to_owned();
-    s.execute(&q).await?;
-    Ok(())
+    Ok(s.fetch_optional::<Present, _>(&q).await?.is_some())
+}
+
+/// A row that is there; its columns do not matter.
+struct Present;
+
+impl FromRow for Present {
+    fn from_row(_: &dyn Row) -> StoreResult<Self> {
+        Ok(Present)
+    }
 }
 
 pub async fn get_stage(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Stage> {

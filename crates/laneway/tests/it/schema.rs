@@ -1104,8 +1104,7 @@ backend_test!(
             );
             // Either the record landed first (and the non-empty stage is kept), or the stage
             // went first (and the record is refused). Never both: that would leave a record on
-            // the board without a stage. (The refusal is currently a 500 on PostgreSQL, a
-            // records-side bug reported separately, so its status is not checked here.)
+            // the board without a stage. The refusal is a clean 400 naming the stage.
             if rec.status.as_u16() == 201 {
                 assert_eq!(del.status.as_u16(), 409, "round {round}: {}", del.text);
                 let id = rec.data()["id"].as_str().unwrap();
@@ -1115,6 +1114,8 @@ backend_test!(
                 app.delete(&format!("/schema/stages/{sid}"), 200).await;
             } else {
                 assert_eq!(del.status.as_u16(), 200, "round {round}: {}", del.text);
+                assert_eq!(rec.status.as_u16(), 400, "round {round}: {}", rec.text);
+                assert_eq!(rec.body["details"]["field"], "stage_id", "round {round}");
             }
             let all = app.get("/records?per_page=100", 200).await;
             for r in all.data().as_array().unwrap() {
@@ -1156,6 +1157,7 @@ backend_test!(
                 app.delete(&format!("/schema/pipelines/{pid}"), 200).await;
             } else {
                 assert_eq!(del.status.as_u16(), 200, "round {round}: {}", del.text);
+                assert_eq!(rec.status.as_u16(), 400, "round {round}: {}", rec.text);
             }
         }
         let all = app.get("/records?per_page=100", 200).await;

@@ -185,13 +185,20 @@ pub async fn position_in(
     stage: Uuid,
     wanted: Option<String>,
 ) -> ApiResult<String> {
+    // Hold the stage until commit: a concurrent stage delete waits for this card (and then
+    // sees it), and concurrent appends to the column see each other's positions.
+    if !schema::lock_stage(s, ws, stage).await? {
+        return Err(ApiError::invalid(
+            "stage_id",
+            format!("Stage '{stage}' not found"),
+        ));
+    }
     match wanted {
         Some(p) => {
             position::validate_position(&p)?;
             Ok(p)
         }
         None => {
-            schema::lock_stage(s, ws, stage).await?;
             let last = records::last_position(s, ws, stage).await?;
             Ok(position::after(last.as_deref()))
         }
