@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 SRV_PIN=""; LOAD_PIN=""
 if [ "${PIN:-0}" = 1 ]; then SRV_PIN="taskset -c 0"; LOAD_PIN="taskset -c 1"; fi
-RUST_LOG=warn $SRV_PIN "$BIN" serve --listen 127.0.0.1:$PORT --database-url "$DB_URL" >"$TMP/out" 2>"$TMP/err" &
+RUST_LOG=warn $SRV_PIN "$BIN" serve --listen 127.0.0.1:$PORT --database-url "$DB_URL" --rate-limit 0 >"$TMP/out" 2>"$TMP/err" &
 SERVER=$!
 for _ in $(seq 1 100); do grep -q lw_live_ "$TMP/out" 2>/dev/null && break; sleep 0.1; done
 KEY=$(head -1 "$TMP/out")

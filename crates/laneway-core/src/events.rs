@@ -85,12 +85,16 @@ impl NewEvent {
 }
 
 /// A stored event, as `GET /events` and webhook bodies show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub id: uuid::Uuid,
+    /// The event name, e.g. `record.created`.
     pub event: String,
     pub workspace_id: String,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub timestamp: Timestamp,
+    /// The resource after the change (with `changes` on updates).
+    #[schema(value_type = Object)]
     pub data: Value,
 }

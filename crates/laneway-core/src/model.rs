@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::Date;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::time::{serde_date_opt, serde_ts, Timestamp};
@@ -16,7 +17,7 @@ pub struct Workspace {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Owner,
@@ -42,20 +43,22 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Member {
     pub id: Uuid,
     pub name: String,
     pub email: String,
     pub role: Role,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }
 
 /// What a key may do. Ordered: each scope includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Read,
@@ -82,7 +85,7 @@ impl Scope {
 }
 
 /// An API key as listed: never the token or its hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKey {
     pub id: String,
     pub name: String,
@@ -91,29 +94,35 @@ pub struct ApiKey {
     /// The first characters of the token, enough to recognise it (`lw_live_ab12…`).
     pub prefix: String,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub last_used_at: Option<Timestamp>,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<Timestamp>,
 }
 
 /// A declared custom field of an object type (spec §4, typed fields).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
+    /// The key of the value in a record's `data`.
     pub key: String,
+    /// Display label.
     #[serde(default)]
     pub label: Option<String>,
     #[serde(rename = "type")]
     pub kind: FieldType,
     #[serde(default)]
     pub required: bool,
+    /// The allowed values of a `select` or `multi_select` field (required for those types).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     Text,
@@ -130,7 +139,7 @@ pub enum FieldType {
     Record,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ObjectType {
     pub id: Uuid,
     pub name: String,
@@ -139,7 +148,7 @@ pub struct ObjectType {
     pub fields: Vec<FieldDef>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Stage {
     pub id: Uuid,
     pub name: String,
@@ -151,7 +160,7 @@ pub struct Stage {
     pub pipeline_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Pipeline {
     pub id: Uuid,
     pub name: String,
@@ -160,48 +169,62 @@ pub struct Pipeline {
 }
 
 /// The `object_types` object embedded in every record, as the Kanvo reference shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ObjectTypeRef {
     pub name: String,
     pub slug: String,
     pub icon: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Record {
     pub id: Uuid,
     pub title: String,
     pub object_type_id: Uuid,
+    /// The board the record is on; `null` when it is on none.
     pub pipeline_id: Option<Uuid>,
+    /// The record's column (stage) on its board.
     pub stage_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
+    /// Fractional-index key of the card inside its stage; cards sort by it as text.
     pub position: Option<String>,
+    /// Custom field values, keyed by the object type's field keys.
+    #[schema(value_type = Object)]
     pub data: Value,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
     #[serde(with = "serde_ts::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub deleted_at: Option<Timestamp>,
     pub object_types: ObjectTypeRef,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Task {
     pub id: Uuid,
     pub title: String,
+    /// The record the task is on; `null` for a standalone task.
     pub record_id: Option<Uuid>,
     pub assignee_id: Option<Uuid>,
+    /// `YYYY-MM-DD`.
     #[serde(with = "serde_date_opt")]
     pub due_date: Option<Date>,
     pub notes: Option<String>,
     pub completed: bool,
     #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub completed_at: Option<Timestamp>,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
     #[serde(with = "serde_ts::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub deleted_at: Option<Timestamp>,
 }

@@ -4,7 +4,7 @@
 //! `0-9A-Za-z`, ASCII order): an *integer part* whose first character encodes its length
 //! (`a`–`z` for 1–26 digits, `Z`–`A` for the negative side), followed by an optional
 //! *fraction* that never ends in `0`. Appending increments the integer part (`a0`, `a1`, …,
-//! `az`, `b00`, …), so a column of a million cards still has four-character positions;
+//! `az`, `b00`, …), so a column of a million cards still has five-character positions;
 //! inserting between two cards extends the fraction. Between any two positions there is always
 //! another, so moving a card rewrites one row, never its neighbours. Clients may compute
 //! positions with any implementation of that scheme.

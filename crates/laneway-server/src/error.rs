@@ -124,12 +124,18 @@ impl From<StoreError> for ApiError {
 }
 
 /// The error envelope, keys in contract order.
-#[derive(serde::Serialize)]
-struct ErrorBody {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error, description = "The error envelope of every 4xx and 5xx answer.")]
+pub(crate) struct ErrorBody {
+    /// Always `false`.
     success: bool,
+    /// One human sentence saying what went wrong, naming the culprit.
     error: String,
+    /// A stable machine code, e.g. `validation_failed`, `not_found`, `conflict`.
     code: &'static str,
+    /// Where useful, e.g. `{"field": "email"}` or `{"parameter": "page"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     details: Option<Value>,
 }
 

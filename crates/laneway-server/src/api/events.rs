@@ -5,10 +5,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use laneway_core::events::Event;
 use laneway_store::repo::events::{self, EventQuery};
 
+use super::openapi::PageQuery;
 use super::records::not_found_as;
-use super::{page, path_uuid, with_etag};
+use super::{page, path_uuid, with_etag, Envelope, PageEnvelope};
 use crate::auth::Reader;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Params, PathId};
@@ -20,7 +22,21 @@ pub fn router() -> Router<AppState> {
         .route("/events/{id}", get(get_event))
 }
 
-/// `?event=record.created,task.completed` narrows to those names.
+/// List events
+///
+/// The workspace's stored events, newest first. `?event=record.created,task.completed`
+/// narrows to those names.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    security(("bearer" = ["read"])),
+    params(
+        PageQuery,
+        ("event" = Option<String>, Query, description = "Comma-separated event names to keep, e.g. `record.created,task.completed` (alias: `events`)"),
+    ),
+    responses((status = 200, description = "Events, newest first", body = PageEnvelope<Event>))
+)]
 async fn list_events(
     State(state): State<AppState>,
     auth: Reader,
@@ -47,6 +63,15 @@ async fn list_events(
     Ok(page(items, total, p))
 }
 
+/// Get an event
+#[utoipa::path(
+    get,
+    path = "/events/{id}",
+    tag = "events",
+    security(("bearer" = ["read"])),
+    params(("id" = String, Path, description = "Event id (UUID)")),
+    responses((status = 200, description = "The event", body = Envelope<Event>))
+)]
 async fn get_event(
     State(state): State<AppState>,
     auth: Reader,

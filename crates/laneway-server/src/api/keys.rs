@@ -11,10 +11,12 @@ use laneway_core::time::now;
 use laneway_store::repo::keys::{self, NewKey};
 use laneway_store::repo::members;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi::PageQuery;
 use super::records::not_found_as;
-use super::{check_if_match, created, deleted, page, with_etag};
+use super::{check_if_match, created, deleted, page, with_etag, Deleted, Envelope, PageEnvelope};
 use crate::auth::{generate_token, hash_token, shown_prefix, Admin};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Params, PathId};
@@ -26,9 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/keys/{id}", get(get_key).delete(revoke_key))
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /keys`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct KeyIn {
+    /// At most 100 characters; default: `<scope> key`.
     #[serde(default)]
     name: Option<String>,
     scope: Scope,
@@ -37,6 +41,17 @@ struct KeyIn {
     member_id: Option<Uuid>,
 }
 
+/// List API keys
+///
+/// Keys as listed never show their token or its hash.
+#[utoipa::path(
+    get,
+    path = "/keys",
+    tag = "keys",
+    security(("bearer" = ["admin"])),
+    params(PageQuery),
+    responses((status = 200, description = "The workspace's keys", body = PageEnvelope<ApiKey>))
+)]
 async fn list_keys(State(state): State<AppState>, auth: Admin, q: Params) -> ApiResult<Response> {
     let p = q.page()?;
     let mut s = state.db.read().await?;
@@ -44,6 +59,15 @@ async fn list_keys(State(state): State<AppState>, auth: Admin, q: Params) -> Api
     Ok(page(items, total, p))
 }
 
+/// Get an API key
+#[utoipa::path(
+    get,
+    path = "/keys/{id}",
+    tag = "keys",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Key id (`key_...`)")),
+    responses((status = 200, description = "The key", body = Envelope<ApiKey>))
+)]
 async fn get_key(
     State(state): State<AppState>,
     auth: Admin,
@@ -87,6 +111,17 @@ pub async fn issue_key(
     Ok((key, token))
 }
 
+/// Create an API key
+///
+/// The answer carries the token (`lw_live_...`): the only time it is ever shown.
+#[utoipa::path(
+    post,
+    path = "/keys",
+    tag = "keys",
+    security(("bearer" = ["admin"])),
+    request_body = KeyIn,
+    responses((status = 201, description = "The new key and its token", body = Envelope<CreatedKey>))
+)]
 async fn create_key(
     State(state): State<AppState>,
     auth: Admin,
@@ -114,16 +149,29 @@ async fn create_key(
     }
     let (key, token) = issue_key(&mut s, auth.ws(), member_id, name, body.scope).await?;
     s.commit().await?;
-    /// The key as listed, plus its token — the only time the token is ever shown.
-    #[derive(serde::Serialize)]
-    struct Created {
-        #[serde(flatten)]
-        key: ApiKey,
-        token: String,
-    }
-    Ok(created(Created { key, token }))
+    Ok(created(CreatedKey { key, token }))
 }
 
+/// The key as listed, plus its token — the only time the token is ever shown.
+#[derive(serde::Serialize, ToSchema)]
+struct CreatedKey {
+    #[serde(flatten)]
+    key: ApiKey,
+    /// The secret bearer token, `lw_live_...`.
+    token: String,
+}
+
+/// Revoke an API key
+///
+/// The key stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/keys/{id}",
+    tag = "keys",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Key id (`key_...`)")),
+    responses((status = 200, description = "Revoked", body = Envelope<Deleted<String>>))
+)]
 async fn revoke_key(
     State(state): State<AppState>,
     auth: Admin,

@@ -6,8 +6,9 @@ use axum::Router;
 use laneway_core::model::{Member, Scope};
 use laneway_store::repo::{members, workspaces};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::ok;
+use super::{ok, Envelope};
 use crate::auth::Reader;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -16,6 +17,16 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/me", get(get_me))
 }
 
+/// The calling key
+///
+/// The member the key acts as, its workspace (id, name, time zone) and the key's scope.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "me",
+    security(("bearer" = ["read"])),
+    responses((status = 200, description = "Who the caller is", body = Envelope<Me>))
+)]
 async fn get_me(state: axum::extract::State<AppState>, auth: Reader) -> ApiResult<Response> {
     let mut s = state.db.read().await?;
     let member = members::get(&mut s, auth.ws(), auth.member_id).await?;
@@ -33,7 +44,7 @@ async fn get_me(state: axum::extract::State<AppState>, auth: Reader) -> ApiResul
 }
 
 /// `GET /me`: the calling key's member, its workspace and the key's scope.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Me {
     member: Member,
     workspace: WorkspaceOut,
@@ -41,7 +52,8 @@ struct Me {
     key_id: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Workspace)]
 struct WorkspaceOut {
     id: String,
     name: String,

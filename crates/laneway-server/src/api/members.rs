@@ -12,9 +12,11 @@ use laneway_core::time::now;
 use laneway_store::repo::{keys, members, records, tasks};
 use laneway_store::{Session, StoreError, WorkspaceLock};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
+use super::openapi::PageQuery;
 use super::records::not_found_as;
-use super::{check_if_match, deleted, page, path_uuid, with_etag};
+use super::{check_if_match, deleted, page, path_uuid, with_etag, Deleted, Envelope, PageEnvelope};
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Params, PathId};
@@ -29,16 +31,21 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /members`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MemberIn {
+    /// 1-200 characters.
     name: String,
+    /// Unique in the workspace, compared case-insensitively.
     email: String,
+    /// Default: `member`.
     #[serde(default)]
     role: Option<Role>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `PATCH /members/{id}`: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MemberPatch {
     #[serde(default)]
@@ -79,6 +86,15 @@ fn email_taken(e: StoreError, email: &str) -> ApiError {
     }
 }
 
+/// List members
+#[utoipa::path(
+    get,
+    path = "/members",
+    tag = "members",
+    security(("bearer" = ["read"])),
+    params(PageQuery),
+    responses((status = 200, description = "The workspace's members", body = PageEnvelope<Member>))
+)]
 async fn list_members(
     State(state): State<AppState>,
     auth: Reader,
@@ -90,6 +106,15 @@ async fn list_members(
     Ok(page(items, total, p))
 }
 
+/// Get a member
+#[utoipa::path(
+    get,
+    path = "/members/{id}",
+    tag = "members",
+    security(("bearer" = ["read"])),
+    params(("id" = String, Path, description = "Member id (UUID)")),
+    responses((status = 200, description = "The member", body = Envelope<Member>))
+)]
 async fn get_member(
     State(state): State<AppState>,
     auth: Reader,
@@ -103,6 +128,18 @@ async fn get_member(
     Ok(with_etag(&m, StatusCode::OK))
 }
 
+/// Create a member
+#[utoipa::path(
+    post,
+    path = "/members",
+    tag = "members",
+    security(("bearer" = ["admin"])),
+    request_body = MemberIn,
+    responses(
+        (status = 201, description = "The new member", body = Envelope<Member>),
+        (status = 409, description = "A member with this email already exists", body = crate::error::ErrorBody),
+    )
+)]
 async fn create_member(
     State(state): State<AppState>,
     auth: Admin,
@@ -141,6 +178,21 @@ async fn ensure_other_owner(s: &mut Session, ws: &str, what: &str) -> ApiResult<
     Ok(())
 }
 
+/// Update a member
+///
+/// Demoting the last owner is refused (409).
+#[utoipa::path(
+    patch,
+    path = "/members/{id}",
+    tag = "members",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Member id (UUID)")),
+    request_body = MemberPatch,
+    responses(
+        (status = 200, description = "The member after the change", body = Envelope<Member>),
+        (status = 409, description = "The email is taken, or this would demote the last owner", body = crate::error::ErrorBody),
+    )
+)]
 async fn update_member(
     State(state): State<AppState>,
     auth: Admin,
@@ -178,8 +230,21 @@ async fn update_member(
     Ok(with_etag(&m, StatusCode::OK))
 }
 
+/// Delete a member
+///
 /// Deletes a member: unassigns their records and tasks (with the usual update events),
 /// revokes their keys, and hides them from lists. Their past events and comments keep the id.
+#[utoipa::path(
+    delete,
+    path = "/members/{id}",
+    tag = "members",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Member id (UUID)")),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Deleted<String>>),
+        (status = 409, description = "The member is the last owner", body = crate::error::ErrorBody),
+    )
+)]
 async fn delete_member(
     State(state): State<AppState>,
     auth: Admin,

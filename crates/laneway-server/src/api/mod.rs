@@ -7,6 +7,7 @@ mod idempotency;
 mod keys;
 mod me;
 mod members;
+pub mod openapi;
 pub mod ratelimit;
 pub mod members_checks {
     pub use super::members::{check_email, check_name};
@@ -28,6 +29,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::extract::PageParams;
@@ -49,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tasks::router())
         .merge(records::router())
         .merge(events::router())
+        .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     // Outermost first at run time: rate limit, then idempotency, then the handler.
@@ -101,24 +104,40 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// The success envelope. A struct, not a `json!` map, so keys keep this order.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(description = "`{\"success\": true, \"data\": ...}`")]
 struct Envelope<T> {
+    /// Always `true`.
     success: bool,
     data: T,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PageMeta {
+    /// How many items match, over all pages.
     total: i64,
+    /// This page's number, from 1.
     page: u64,
+    /// Items per page (default 50, at most 100).
     per_page: u64,
 }
 
-#[derive(Serialize)]
+/// An offset-paginated list.
+#[derive(Serialize, ToSchema)]
 struct PageEnvelope<T> {
+    /// Always `true`.
     success: bool,
     data: Vec<T>,
     meta: PageMeta,
+}
+
+/// The answer to a DELETE.
+#[derive(Serialize, ToSchema)]
+struct Deleted<I> {
+    /// Always `true`.
+    deleted: bool,
+    /// The id of the deleted resource.
+    id: I,
 }
 
 /// `{"success": true, "data": ...}` with 200.
@@ -161,11 +180,6 @@ pub fn page<T: Serialize>(data: Vec<T>, total: i64, p: PageParams) -> Response {
 
 /// `{"deleted": true, "id": ..}`, the Kanvo delete answer.
 pub fn deleted<I: Serialize>(id: I) -> Response {
-    #[derive(Serialize)]
-    struct Deleted<I> {
-        deleted: bool,
-        id: I,
-    }
     ok(Deleted { deleted: true, id })
 }
 

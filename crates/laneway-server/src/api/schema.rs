@@ -14,12 +14,13 @@ use laneway_core::slug::slug_or_default;
 use laneway_core::time::now;
 use laneway_store::repo::{events as event_repo, records, schema};
 use laneway_store::{Session, StoreError, WorkspaceLock};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::records::not_found_as;
-use super::{check_if_match, deleted, ok, path_uuid, to_value, with_etag};
+use super::{check_if_match, deleted, ok, path_uuid, to_value, with_etag, Deleted, Envelope};
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{nullable, Json, Params, PathId};
@@ -83,6 +84,24 @@ fn schema_view(mut p: Pipeline) -> Pipeline {
     p
 }
 
+/// `GET /schema`: the whole schema at once.
+#[derive(Serialize, ToSchema)]
+struct SchemaOut {
+    object_types: Vec<ObjectType>,
+    /// Their stages are shown without `pipeline_id`.
+    pipelines: Vec<Pipeline>,
+}
+
+/// Get the whole schema
+///
+/// Object types and pipelines with their stages, in one answer.
+#[utoipa::path(
+    get,
+    path = "/schema",
+    tag = "schema",
+    security(("bearer" = ["read"])),
+    responses((status = 200, description = "Every object type and pipeline (with its stages)", body = Envelope<SchemaOut>))
+)]
 async fn get_schema(State(state): State<AppState>, auth: Reader) -> ApiResult<Response> {
     let mut s = state.db.read().await?;
     let object_types = schema::list_object_types(&mut s, auth.ws()).await?;
@@ -91,34 +110,43 @@ async fn get_schema(State(state): State<AppState>, auth: Reader) -> ApiResult<Re
         .into_iter()
         .map(schema_view)
         .collect();
-    Ok(ok(
-        json!({"object_types": object_types, "pipelines": pipelines}),
-    ))
+    Ok(ok(SchemaOut {
+        object_types,
+        pipelines,
+    }))
 }
 
 // ---- object types ------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+/// `POST /schema/object-types`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ObjectTypeIn {
+    /// 1-100 characters.
     name: String,
+    /// Unique in the workspace; default: derived from `name`.
     #[serde(default)]
     slug: Option<String>,
+    /// At most 32 characters (an emoji or icon name).
     #[serde(default)]
     icon: Option<String>,
+    /// The typed custom fields of records of this type.
     #[serde(default)]
     fields: Option<Vec<FieldDef>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `PATCH /schema/object-types/{id}`: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ObjectTypePatch {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     slug: Option<String>,
+    /// `null` removes the icon.
     #[serde(default, deserialize_with = "nullable")]
     icon: Option<Option<String>>,
+    /// Replaces the whole list of field declarations.
     #[serde(default)]
     fields: Option<Vec<FieldDef>>,
 }
@@ -134,11 +162,28 @@ fn check_icon(icon: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
+/// List object types
+#[utoipa::path(
+    get,
+    path = "/schema/object-types",
+    tag = "schema",
+    security(("bearer" = ["read"])),
+    responses((status = 200, description = "Every object type", body = Envelope<Vec<ObjectType>>))
+)]
 async fn list_object_types(State(state): State<AppState>, auth: Reader) -> ApiResult<Response> {
     let mut s = state.db.read().await?;
     Ok(ok(schema::list_object_types(&mut s, auth.ws()).await?))
 }
 
+/// Get an object type
+#[utoipa::path(
+    get,
+    path = "/schema/object-types/{id}",
+    tag = "schema",
+    security(("bearer" = ["read"])),
+    params(("id" = String, Path, description = "Object type id (UUID)")),
+    responses((status = 200, description = "The object type", body = Envelope<ObjectType>))
+)]
 async fn get_object_type(
     State(state): State<AppState>,
     auth: Reader,
@@ -152,6 +197,18 @@ async fn get_object_type(
     Ok(with_etag(&t, StatusCode::OK))
 }
 
+/// Create an object type
+#[utoipa::path(
+    post,
+    path = "/schema/object-types",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    request_body = ObjectTypeIn,
+    responses(
+        (status = 201, description = "The new object type", body = Envelope<ObjectType>),
+        (status = 409, description = "An object type with this slug already exists", body = crate::error::ErrorBody),
+    )
+)]
 async fn create_object_type(
     State(state): State<AppState>,
     auth: Admin,
@@ -176,6 +233,19 @@ async fn create_object_type(
     Ok(with_etag(&t, StatusCode::CREATED))
 }
 
+/// Update an object type
+#[utoipa::path(
+    patch,
+    path = "/schema/object-types/{id}",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Object type id (UUID)")),
+    request_body = ObjectTypePatch,
+    responses(
+        (status = 200, description = "The object type after the change", body = Envelope<ObjectType>),
+        (status = 409, description = "An object type with this slug already exists", body = crate::error::ErrorBody),
+    )
+)]
 async fn update_object_type(
     State(state): State<AppState>,
     auth: Admin,
@@ -210,6 +280,20 @@ async fn update_object_type(
     Ok(with_etag(&t, StatusCode::OK))
 }
 
+/// Delete an object type
+///
+/// Refused while records of the type exist.
+#[utoipa::path(
+    delete,
+    path = "/schema/object-types/{id}",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Object type id (UUID)")),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Deleted<String>>),
+        (status = 409, description = "Records of this type still exist", body = crate::error::ErrorBody),
+    )
+)]
 async fn delete_object_type(
     State(state): State<AppState>,
     auth: Admin,
@@ -236,27 +320,38 @@ async fn delete_object_type(
 
 // ---- pipelines ---------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+/// A stage to create: in `POST /schema/pipelines/{id}/stages`, or listed in a new pipeline.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StageIn {
+    /// 1-100 characters.
     name: String,
+    /// Unique in its pipeline; default: derived from `name`.
     #[serde(default)]
     slug: Option<String>,
+    /// 0-based index among the pipeline's stages; default: last. Not allowed inside
+    /// `POST /schema/pipelines`, where the list order is the stage order.
     #[serde(default)]
+    #[schema(minimum = 0)]
     position: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /schema/pipelines`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PipelineIn {
+    /// 1-100 characters.
     name: String,
+    /// Unique in the workspace; default: derived from `name`.
     #[serde(default)]
     slug: Option<String>,
+    /// The board's columns, in order (at most 100).
     #[serde(default)]
     stages: Vec<StageIn>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `PATCH /schema/pipelines/{id}`: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PipelinePatch {
     #[serde(default)]
@@ -265,14 +360,17 @@ struct PipelinePatch {
     slug: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `PATCH /schema/stages/{id}`: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StagePatch {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     slug: Option<String>,
+    /// Moves the stage to this 0-based index; the others are renumbered.
     #[serde(default)]
+    #[schema(minimum = 0)]
     position: Option<i64>,
 }
 
@@ -292,6 +390,14 @@ fn stage_event(name: &str, st: &Stage, extra: Option<serde_json::Value>) -> NewE
     NewEvent::new(name, "stage", st.id.to_string(), data)
 }
 
+/// List pipelines
+#[utoipa::path(
+    get,
+    path = "/schema/pipelines",
+    tag = "schema",
+    security(("bearer" = ["read"])),
+    responses((status = 200, description = "Every pipeline, with its stages", body = Envelope<Vec<Pipeline>>))
+)]
 async fn list_pipelines(State(state): State<AppState>, auth: Reader) -> ApiResult<Response> {
     let mut s = state.db.read().await?;
     Ok(ok(schema::list_pipelines(&mut s, auth.ws()).await?))
@@ -303,6 +409,15 @@ async fn load_pipeline(s: &mut Session, ws: &str, id: Uuid) -> ApiResult<Pipelin
         .map_err(|e| not_found_as(e, "Pipeline", id))
 }
 
+/// Get a pipeline
+#[utoipa::path(
+    get,
+    path = "/schema/pipelines/{id}",
+    tag = "schema",
+    security(("bearer" = ["read"])),
+    params(("id" = String, Path, description = "Pipeline id (UUID)")),
+    responses((status = 200, description = "The pipeline, with its stages", body = Envelope<Pipeline>))
+)]
 async fn get_pipeline(
     State(state): State<AppState>,
     auth: Reader,
@@ -314,6 +429,18 @@ async fn get_pipeline(
     Ok(with_etag(&p, StatusCode::OK))
 }
 
+/// Create a pipeline
+#[utoipa::path(
+    post,
+    path = "/schema/pipelines",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    request_body = PipelineIn,
+    responses(
+        (status = 201, description = "The new pipeline, with its stages", body = Envelope<Pipeline>),
+        (status = 409, description = "A pipeline with this slug already exists, or two stages share a slug", body = crate::error::ErrorBody),
+    )
+)]
 async fn create_pipeline(
     State(state): State<AppState>,
     auth: Admin,
@@ -373,6 +500,19 @@ async fn create_pipeline(
     Ok(with_etag(&p, StatusCode::CREATED))
 }
 
+/// Update a pipeline
+#[utoipa::path(
+    patch,
+    path = "/schema/pipelines/{id}",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Pipeline id (UUID)")),
+    request_body = PipelinePatch,
+    responses(
+        (status = 200, description = "The pipeline after the change", body = Envelope<Pipeline>),
+        (status = 409, description = "A pipeline with this slug already exists", body = crate::error::ErrorBody),
+    )
+)]
 async fn update_pipeline(
     State(state): State<AppState>,
     auth: Admin,
@@ -408,6 +548,20 @@ async fn update_pipeline(
     Ok(with_etag(&p, StatusCode::OK))
 }
 
+/// Delete a pipeline
+///
+/// Deletes the pipeline and its stages; refused while it holds records.
+#[utoipa::path(
+    delete,
+    path = "/schema/pipelines/{id}",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Pipeline id (UUID)")),
+    responses(
+        (status = 200, description = "Deleted, with its stages", body = Envelope<Deleted<String>>),
+        (status = 409, description = "The pipeline still holds records", body = crate::error::ErrorBody),
+    )
+)]
 async fn delete_pipeline(
     State(state): State<AppState>,
     auth: Admin,
@@ -483,6 +637,15 @@ fn clamp_position(pos: Option<i64>, len: usize, field: &str) -> ApiResult<usize>
     }
 }
 
+/// Get a stage
+#[utoipa::path(
+    get,
+    path = "/schema/stages/{id}",
+    tag = "schema",
+    security(("bearer" = ["read"])),
+    params(("id" = String, Path, description = "Stage id (UUID)")),
+    responses((status = 200, description = "The stage", body = Envelope<Stage>))
+)]
 async fn get_stage(
     State(state): State<AppState>,
     auth: Reader,
@@ -496,6 +659,21 @@ async fn get_stage(
     Ok(with_etag(&st, StatusCode::OK))
 }
 
+/// Add a stage to a pipeline
+///
+/// Inserts the stage at `position` (default: last); later stages move one place right.
+#[utoipa::path(
+    post,
+    path = "/schema/pipelines/{id}/stages",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Pipeline id (UUID)")),
+    request_body = StageIn,
+    responses(
+        (status = 201, description = "The new stage", body = Envelope<Stage>),
+        (status = 409, description = "The pipeline already has 100 stages, or one with this slug", body = crate::error::ErrorBody),
+    )
+)]
 async fn create_stage(
     State(state): State<AppState>,
     auth: Admin,
@@ -542,6 +720,21 @@ async fn create_stage(
     Ok(with_etag(&stage, StatusCode::CREATED))
 }
 
+/// Update a stage
+///
+/// Renames the stage or moves it within its pipeline (the others are renumbered).
+#[utoipa::path(
+    patch,
+    path = "/schema/stages/{id}",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Stage id (UUID)")),
+    request_body = StagePatch,
+    responses(
+        (status = 200, description = "The stage after the change", body = Envelope<Stage>),
+        (status = 409, description = "Another stage of this pipeline has this slug", body = crate::error::ErrorBody),
+    )
+)]
 async fn update_stage(
     State(state): State<AppState>,
     auth: Admin,
@@ -590,6 +783,21 @@ async fn update_stage(
     Ok(with_etag(&st, StatusCode::OK))
 }
 
+/// Delete a stage
+///
+/// A stage that holds records needs `?move_to=<stage id>`; its records move there.
+#[utoipa::path(
+    delete,
+    path = "/schema/stages/{id}",
+    tag = "schema",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Stage id (UUID)"),
+        ("move_to" = Option<String>, Query, description = "Another stage (UUID) to move the stage's records to; needed when it holds any")),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Deleted<String>>),
+        (status = 409, description = "The stage holds records and no `move_to` was given", body = crate::error::ErrorBody),
+    )
+)]
 async fn delete_stage(
     State(state): State<AppState>,
     auth: Admin,
@@ -629,8 +837,16 @@ async fn delete_stage(
         Some(target) => {
             let place = super::records::service::resolve_stage_id(&mut s, &ws, target)
                 .await
-                .map_err(|_| {
-                    ApiError::invalid("move_to", format!("'move_to': stage '{target}' not found"))
+                .map_err(|e| {
+                    // Only "no such stage" is the caller's fault; a database outage stays a 503.
+                    if e.status == StatusCode::BAD_REQUEST {
+                        ApiError::invalid(
+                            "move_to",
+                            format!("'move_to': stage '{target}' not found"),
+                        )
+                    } else {
+                        e
+                    }
                 })?;
             for r in cards {
                 let mut new = r.clone();

@@ -15,11 +15,15 @@ use laneway_store::{Session, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 use time::Date;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::openapi::PageQuery;
 use super::records::not_found_as;
 use super::records::service::check_assignee;
-use super::{check_if_match, deleted, page, path_uuid, to_value, with_etag};
+use super::{
+    check_if_match, deleted, page, path_uuid, to_value, with_etag, Deleted, Envelope, PageEnvelope,
+};
 use crate::auth::{Reader, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{nullable, Json, Params, PathId};
@@ -38,35 +42,46 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `POST /records/tasks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TaskIn {
+    /// 1-1000 characters.
     title: String,
+    /// The record the task is on; omit for a standalone task.
     #[serde(default)]
     record_id: Option<Uuid>,
+    /// A member of the workspace.
     #[serde(default)]
     assignee_id: Option<Uuid>,
     /// `YYYY-MM-DD` (an RFC 3339 instant is accepted and its UTC date kept).
     #[serde(default)]
     due_date: Option<String>,
+    /// At most 100000 characters.
     #[serde(default)]
     notes: Option<String>,
+    /// Default `false`; `true` also fires `task.completed`.
     #[serde(default)]
     completed: Option<bool>,
 }
 
-/// `PATCH /records/tasks/:id`.
-#[derive(Debug, Deserialize)]
+/// `PATCH /records/tasks/:id`: only the fields present change; `null` clears a field.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TaskPatch {
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
     title: Option<Option<String>>,
+    /// `true` completes the task (firing `task.completed`), `false` reopens it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = bool)]
     completed: Option<Option<bool>>,
+    /// `null` unassigns.
     #[serde(default, deserialize_with = "nullable")]
     assignee_id: Option<Option<Uuid>>,
+    /// `null` detaches the task from its record.
     #[serde(default, deserialize_with = "nullable")]
     record_id: Option<Option<Uuid>>,
+    /// `YYYY-MM-DD`; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
     due_date: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -117,6 +132,20 @@ async fn check_record(s: &mut Session, ws: &str, id: Uuid) -> ApiResult<()> {
     }
 }
 
+/// List tasks
+#[utoipa::path(
+    get,
+    path = "/records/tasks",
+    tag = "tasks",
+    security(("bearer" = ["read"])),
+    params(
+        PageQuery,
+        ("record_id" = Option<String>, Query, description = "Only tasks on this record (UUID)"),
+        ("assignee_id" = Option<String>, Query, description = "Only tasks assigned to this member (UUID)"),
+        ("completed" = Option<bool>, Query, description = "`true` or `false` (also `1`/`0`)"),
+    ),
+    responses((status = 200, description = "The tasks", body = PageEnvelope<Task>))
+)]
 async fn list_tasks(State(state): State<AppState>, auth: Reader, q: Params) -> ApiResult<Response> {
     let p = q.page()?;
     let f = TaskQuery {
@@ -129,6 +158,15 @@ async fn list_tasks(State(state): State<AppState>, auth: Reader, q: Params) -> A
     Ok(page(items, total, p))
 }
 
+/// Get a task
+#[utoipa::path(
+    get,
+    path = "/records/tasks/{id}",
+    tag = "tasks",
+    security(("bearer" = ["read"])),
+    params(("id" = String, Path, description = "Task id (UUID)")),
+    responses((status = 200, description = "The task", body = Envelope<Task>))
+)]
 async fn get_task(
     State(state): State<AppState>,
     auth: Reader,
@@ -142,6 +180,15 @@ async fn get_task(
     Ok(with_etag(&t, StatusCode::OK))
 }
 
+/// Create a task
+#[utoipa::path(
+    post,
+    path = "/records/tasks",
+    tag = "tasks",
+    security(("bearer" = ["write"])),
+    request_body = TaskIn,
+    responses((status = 201, description = "The new task", body = Envelope<Task>))
+)]
 async fn create_task(
     State(state): State<AppState>,
     auth: Writer,
@@ -234,6 +281,16 @@ pub async fn write_update(s: &mut Session, ws: &str, old: &Task, mut new: Task) 
     Ok(new)
 }
 
+/// Update a task
+#[utoipa::path(
+    patch,
+    path = "/records/tasks/{id}",
+    tag = "tasks",
+    security(("bearer" = ["write"])),
+    params(("id" = String, Path, description = "Task id (UUID)")),
+    request_body = TaskPatch,
+    responses((status = 200, description = "The task after the change", body = Envelope<Task>))
+)]
 async fn update_task(
     State(state): State<AppState>,
     auth: Writer,
@@ -300,6 +357,15 @@ async fn update_task(
     Ok(with_etag(&new, StatusCode::OK))
 }
 
+/// Delete a task
+#[utoipa::path(
+    delete,
+    path = "/records/tasks/{id}",
+    tag = "tasks",
+    security(("bearer" = ["write"])),
+    params(("id" = String, Path, description = "Task id (UUID)")),
+    responses((status = 200, description = "Deleted", body = Envelope<Deleted<String>>))
+)]
 async fn delete_task(
     State(state): State<AppState>,
     auth: Writer,

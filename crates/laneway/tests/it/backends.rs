@@ -144,22 +144,6 @@ async fn two_processes_share_one_database_and_bootstrap_once() {
     // Both start at the same moment on an empty database.
     let (a, b) = tokio::join!(serve(&url), serve(&url));
     let client = reqwest::Client::new();
-    let (out_a, st_a) = {
-        // Stop neither yet: read keys after shutdown; first prove writes cross processes.
-        let probe = async |served: &crate::cli::Served, token: &str| {
-            client
-                .get(served.api("/me"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        };
-        let _ = probe;
-        (String::new(), None::<std::process::ExitStatus>)
-    };
-    let _ = (out_a, st_a);
     let (stdout_a, status_a) = a.terminate().await;
     let (stdout_b, status_b) = b.terminate().await;
     assert!(status_a.success() && status_b.success());
@@ -347,5 +331,41 @@ async fn database_outage_answers_503_and_recovers_by_itself() {
     app.post("/records", json!({"type": "lead", "title": "After"}), 201)
         .await;
     app.stop().await;
+    drop_pg_database(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_migrations_on_one_database_are_safe() {
+    let Some((url, name)) = fresh_pg_database().await else {
+        return;
+    };
+    let run = |url: String| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_laneway"))
+            .args(["migrate", "--database-url", &url])
+            .env_remove("DATABASE_URL")
+            .output()
+            .await
+            .expect("migrate ran")
+    };
+    let (a, b, c) = tokio::join!(run(url.clone()), run(url.clone()), run(url.clone()));
+    for out in [&a, &b, &c] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // And again on the migrated database: nothing to do, still fine.
+    assert!(run(url.clone()).await.status.success());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let (applied,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied as usize,
+        laneway_store::Db::migration_versions(laneway_store::Backend::Postgres).len()
+    );
+    let _ = conn.close().await;
     drop_pg_database(&name).await;
 }

@@ -10,6 +10,7 @@ mod events;
 mod idempotency;
 mod kanvo;
 mod members_keys;
+mod openapi;
 mod ratelimit;
 mod records;
 mod schema;

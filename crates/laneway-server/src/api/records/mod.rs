@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use laneway_core::events::Event;
 use laneway_core::ids::new_id;
 use laneway_core::model::Record;
 use laneway_core::time::now;
@@ -18,7 +19,8 @@ use serde_json::Value;
 
 use self::dto::{RecordIn, RecordPatch};
 use self::service::*;
-use super::{check_if_match, deleted, page, path_uuid, with_etag};
+use super::openapi::PageQuery;
+use super::{check_if_match, deleted, page, path_uuid, with_etag, Deleted, Envelope, PageEnvelope};
 use crate::auth::{Reader, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Params, PathId};
@@ -45,6 +47,22 @@ async fn object_type_id(
         .ok_or_else(|| ApiError::invalid(field, format!("Object type '{slug}' not found")))
 }
 
+/// List records
+#[utoipa::path(
+    get,
+    path = "/records",
+    tag = "records",
+    security(("bearer" = ["read"])),
+    params(
+        PageQuery,
+        ("type" = Option<String>, Query, description = "Only records of this object type (slug, e.g. `lead`); an unknown slug is a 400"),
+        ("search" = Option<String>, Query, description = "Only records whose title contains this text (case-insensitive)"),
+        ("assignee_id" = Option<String>, Query, description = "Only records assigned to this member (UUID)"),
+        ("pipeline_id" = Option<String>, Query, description = "Only records on this pipeline (UUID)"),
+        ("stage_id" = Option<String>, Query, description = "Only records in this stage (UUID)"),
+    ),
+    responses((status = 200, description = "The records", body = PageEnvelope<Record>))
+)]
 async fn list_records(
     State(state): State<AppState>,
     auth: Reader,
@@ -66,6 +84,15 @@ async fn list_records(
     Ok(page(items, total, p))
 }
 
+/// Get a record
+#[utoipa::path(
+    get,
+    path = "/records/{id}",
+    tag = "records",
+    security(("bearer" = ["read"])),
+    params(("id" = String, Path, description = "Record id (UUID)")),
+    responses((status = 200, description = "The record", body = Envelope<Record>))
+)]
 async fn get_record(
     State(state): State<AppState>,
     auth: Reader,
@@ -92,6 +119,18 @@ pub(crate) fn not_found_as(
     }
 }
 
+/// Create a record
+///
+/// Places the record on a board with `stage_id`, or `pipeline` (+ `stage`); with neither it
+/// is on no board. `data` is checked against the object type's fields.
+#[utoipa::path(
+    post,
+    path = "/records",
+    tag = "records",
+    security(("bearer" = ["write"])),
+    request_body = RecordIn,
+    responses((status = 201, description = "The new record", body = Envelope<Record>))
+)]
 async fn create_record(
     State(state): State<AppState>,
     auth: Writer,
@@ -120,6 +159,9 @@ async fn create_record(
         ));
     }
 
+    // Look-ups run inside the write transaction: on SQLite it is the one writer, so nothing can
+    // remove the object type, the assignee or the stage between the check and the insert; on
+    // PostgreSQL the stage is locked below and foreign keys refuse anything removed meanwhile.
     let mut s = state.db.write().await?;
     let ot = object_type_id(&mut s, &ws, &body.kind, "type").await?;
     check_data(&mut s, &ws, &ot.fields, &data).await?;
@@ -169,6 +211,21 @@ async fn create_record(
     Ok(with_etag(&r, StatusCode::CREATED))
 }
 
+/// Update a record
+///
+/// Changes fields, moves the card between stages and boards, or reorders it.
+#[utoipa::path(
+    patch,
+    path = "/records/{id}",
+    tag = "records",
+    security(("bearer" = ["write"])),
+    params(("id" = String, Path, description = "Record id (UUID)")),
+    request_body = RecordPatch,
+    responses(
+        (status = 200, description = "The record after the change", body = Envelope<Record>),
+        (status = 409, description = "A stage or member this request refers to was changed or removed meanwhile", body = crate::error::ErrorBody),
+    )
+)]
 async fn update_record(
     State(state): State<AppState>,
     auth: Writer,
@@ -286,6 +343,17 @@ async fn update_record(
     Ok(with_etag(&new, StatusCode::OK))
 }
 
+/// Delete a record
+///
+/// The record disappears from lists; its activity stays readable.
+#[utoipa::path(
+    delete,
+    path = "/records/{id}",
+    tag = "records",
+    security(("bearer" = ["write"])),
+    params(("id" = String, Path, description = "Record id (UUID)")),
+    responses((status = 200, description = "Deleted", body = Envelope<Deleted<String>>))
+)]
 async fn delete_record(
     State(state): State<AppState>,
     auth: Writer,
@@ -309,6 +377,17 @@ async fn delete_record(
     Ok(deleted(id))
 }
 
+/// List a record's activity
+///
+/// The audit trail: every event about the record, newest first; kept after deletion.
+#[utoipa::path(
+    get,
+    path = "/records/{id}/activity",
+    tag = "records",
+    security(("bearer" = ["read"])),
+    params(("id" = String, Path, description = "Record id (UUID)"), PageQuery),
+    responses((status = 200, description = "The record's events, newest first", body = PageEnvelope<Event>))
+)]
 async fn list_record_activity(
     State(state): State<AppState>,
     auth: Reader,
