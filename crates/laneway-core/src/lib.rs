@@ -5,6 +5,7 @@ pub mod diff;
 pub mod error;
 pub mod events;
 pub mod fields;
+pub mod filter;
 pub mod ids;
 pub mod model;
 pub mod position;

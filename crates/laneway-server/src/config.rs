@@ -15,6 +15,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Requests per second per API key (burst: twice that); 0 turns limiting off.
     pub rate_limit: u32,
+    /// Events older than this many days are deleted (hourly, in batches); 0 keeps them forever.
+    pub event_retention_days: u32,
 }
 
 impl ServerConfig {
@@ -25,6 +27,7 @@ impl ServerConfig {
             body_limit: 1024 * 1024,
             shutdown_grace: Duration::from_secs(30),
             rate_limit: 100,
+            event_retention_days: 0,
         }
     }
 }

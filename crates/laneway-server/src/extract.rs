@@ -282,6 +282,11 @@ impl Params {
         Self { pairs }
     }
 
+    /// Every parameter, in request order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The first value of a parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs

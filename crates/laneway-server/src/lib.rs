@@ -45,25 +45,46 @@ pub async fn prepare(config: ServerConfig) -> anyhow::Result<Prepared> {
     let bootstrap_token = bootstrap::first_start(&db)
         .await
         .context("first-start bootstrap failed")?;
+    // The key that signs pagination cursors, shared by every process on this database.
+    let cursor_key = laneway_store::repo::settings::get_or_init(&db, "cursor_key", || {
+        hex::encode(rand::random::<[u8; 32]>())
+    })
+    .await
+    .context("cannot read the cursor key")?;
     Ok(Prepared {
         state: AppState {
+            cursor_key: Arc::new(cursor_key.into_bytes()),
             db,
             limiter: api::ratelimit::Limiter::new(config.rate_limit),
             config: Arc::new(config),
+            shutdown: CancellationToken::new(),
         },
         bootstrap_token,
     })
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then drains in-flight requests
-/// (bounded by the configured grace period) and returns.
+/// (bounded by the configured grace period) and returns. Event streams end at once on
+/// `shutdown` (clients resume with `Last-Event-ID`), so they never hold up the drain.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // Also cancelled when the server ends on its own (or fails), to stop the background tasks.
+    let stop = shutdown.child_token();
+    let _stop_on_exit = stop.clone().drop_guard();
+    let state = AppState {
+        shutdown: stop.clone(),
+        ..state
+    };
     let grace = state.config.shutdown_grace;
-    tokio::spawn(maintenance(state.clone(), shutdown.clone()));
+    tokio::spawn(maintenance(state.clone(), stop.clone()));
+    let wakeups = {
+        let db = state.db.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move { db.run_event_wakeups(stop).await })
+    };
     let app = api::app(state.clone());
     let signal = shutdown.clone();
     let server =
@@ -80,12 +101,20 @@ pub async fn serve(
             }
         }
     }
+    // The listener holds a connection of its own; let it go before closing the pools.
+    stop.cancel();
+    if tokio::time::timeout(std::time::Duration::from_secs(5), wakeups)
+        .await
+        .is_err()
+    {
+        tracing::warn!("event wake-up task did not stop in time");
+    }
     state.db.close().await;
     Ok(())
 }
 
-/// Housekeeping until shutdown: idle rate-limit buckets every minute, expired idempotency
-/// entries every hour.
+/// Housekeeping until shutdown: idle rate-limit buckets every minute; expired idempotency
+/// entries and, with a retention set, old events every hour (and at start).
 async fn maintenance(state: AppState, shutdown: CancellationToken) {
     let db = state.db.clone();
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -113,5 +142,39 @@ async fn maintenance(state: AppState, shutdown: CancellationToken) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
         }
+        let days = state.config.event_retention_days;
+        if days > 0 {
+            match purge_events(&db, days, &shutdown).await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, days, "events past retention removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "event retention purge failed"),
+            }
+        }
     }
+}
+
+/// Events deleted per statement: each batch is its own short transaction, so a large purge
+/// lets other writers in between (SQLite has one writer at a time).
+const PURGE_BATCH: u64 = 1000;
+
+/// Deletes events older than `days` days, in batches, until none is left or shutdown.
+pub async fn purge_events(
+    db: &Db,
+    days: u32,
+    shutdown: &CancellationToken,
+) -> Result<u64, laneway_store::StoreError> {
+    let cutoff = laneway_core::time::now() - time::Duration::days(i64::from(days));
+    let mut total = 0;
+    while !shutdown.is_cancelled() {
+        let mut s = db.write().await?;
+        let n = laneway_store::repo::events::purge_before(&mut s, cutoff, PURGE_BATCH).await?;
+        s.commit().await?;
+        total += n;
+        if n < PURGE_BATCH {
+            break;
+        }
+        // Let queued writers in before the next batch.
+        tokio::task::yield_now().await;
+    }
+    Ok(total)
 }

@@ -1,6 +1,7 @@
 //! Connection pools, sessions and statement execution for both backends.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
@@ -10,8 +11,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{StoreError, StoreResult};
+use crate::notify::Notifier;
 use crate::row::{FromRow, Row};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -57,6 +61,7 @@ enum Pools {
 #[derive(Clone, Debug)]
 pub struct Db {
     pools: Pools,
+    notifier: Arc<Notifier>,
 }
 
 /// Hides the password of a database URL for messages and logs.
@@ -90,6 +95,7 @@ impl Db {
                 .await?;
             Ok(Db {
                 pools: Pools::Postgres(pool),
+                notifier: Notifier::new(),
             })
         } else if url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(url)?
@@ -110,6 +116,7 @@ impl Db {
                 .await?;
             Ok(Db {
                 pools: Pools::Sqlite { read, write },
+                notifier: Notifier::new(),
             })
         } else {
             Err(StoreError::Other(sqlx::Error::Configuration(
@@ -154,7 +161,7 @@ impl Db {
             Pools::Sqlite { read, .. } => Inner::SqliteConn(read.acquire().await?),
             Pools::Postgres(pool) => Inner::PgConn(pool.acquire().await?),
         };
-        Ok(Session { inner })
+        Ok(self.session(inner))
     }
 
     /// A write transaction. Dropped without [`Session::commit`], it rolls back.
@@ -165,7 +172,37 @@ impl Db {
             }
             Pools::Postgres(pool) => Inner::PgTx(pool.begin().await?),
         };
-        Ok(Session { inner })
+        Ok(self.session(inner))
+    }
+
+    fn session(&self, inner: Inner) -> Session {
+        Session {
+            inner,
+            notifier: self.notifier.clone(),
+            wrote_events: false,
+        }
+    }
+
+    /// Wake-ups for readers of the event log: the value changes whenever new events may have
+    /// committed — after a commit of this process that wrote events, on a notification from
+    /// another process (PostgreSQL), and at least every [`crate::notify::FALLBACK_POLL`] while
+    /// [`Db::run_event_wakeups`] runs. Mark the value seen (`borrow_and_update`) *before*
+    /// reading, then read everything after your position, then await `changed()`: a commit
+    /// that lands during the read then wakes you again, so none is missed.
+    pub fn events_changed(&self) -> watch::Receiver<u64> {
+        self.notifier.subscribe()
+    }
+
+    /// Runs the sources of wake-ups that need a task until `stop`: the fallback poll, and on
+    /// PostgreSQL the `LISTEN laneway_events` connection (reconnecting with backoff) and the
+    /// `NOTIFY` sent after local commits so other processes' readers wake at once. The server
+    /// runs one per process; commands that only write do not need it.
+    pub async fn run_event_wakeups(&self, stop: CancellationToken) {
+        let pg = match &self.pools {
+            Pools::Postgres(pool) => Some((pool.clone(), (*pool.connect_options()).clone())),
+            Pools::Sqlite { .. } => None,
+        };
+        self.notifier.clone().run(pg, stop).await;
     }
 
     /// Closes the pools (waits for connections in use to be returned).
@@ -205,6 +242,9 @@ enum Conn<'a> {
 /// One connection, in a transaction for writes. All repository functions take a session.
 pub struct Session {
     inner: Inner,
+    notifier: Arc<Notifier>,
+    /// Set by the event insert, so the commit wakes readers of the event log.
+    wrote_events: bool,
 }
 
 impl Session {
@@ -224,14 +264,23 @@ impl Session {
         }
     }
 
-    /// Commits a write transaction (a no-op for a read session).
+    /// Commits a write transaction (a no-op for a read session). Wakes readers of the event
+    /// log if it wrote events.
     pub async fn commit(self) -> StoreResult<()> {
         match self.inner {
             Inner::SqliteTx(t) => t.commit().await?,
             Inner::PgTx(t) => t.commit().await?,
             Inner::SqliteConn(_) | Inner::PgConn(_) => {}
         }
+        if self.wrote_events {
+            self.notifier.committed();
+        }
         Ok(())
+    }
+
+    /// Notes that this transaction wrote events (see [`Session::commit`]).
+    pub(crate) fn note_events_written(&mut self) {
+        self.wrote_events = true;
     }
 
     /// A timestamp as a bind value: fixed-width text on SQLite, `timestamptz` on PostgreSQL.

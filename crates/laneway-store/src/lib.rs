@@ -7,6 +7,8 @@
 
 mod db;
 pub mod error;
+pub mod listing;
+pub mod notify;
 pub mod repo;
 mod row;
 pub mod tables;

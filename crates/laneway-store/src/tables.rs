@@ -119,6 +119,8 @@ pub enum Tasks {
 pub enum Events {
     Table,
     Seq,
+    /// PostgreSQL only: the writing transaction's id (`xid8`), for commit-ordered reading.
+    Tx,
     Id,
     WorkspaceId,
     Event,
@@ -137,4 +139,11 @@ pub enum IdempotencyKeys {
     Status,
     Body,
     CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Settings {
+    Table,
+    Name,
+    Value,
 }

@@ -23,6 +23,7 @@ pub struct FileConfig {
     pub db_acquire_timeout_secs: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
     pub rate_limit: Option<u32>,
+    pub event_retention_days: Option<u32>,
 }
 
 impl FileConfig {

@@ -80,6 +80,9 @@ struct ServeArgs {
     /// Requests per second per API key, burst twice that; 0 disables (default 100)
     #[arg(long, env = "LANEWAY_RATE_LIMIT")]
     rate_limit: Option<u32>,
+    /// Delete events older than this many days (hourly); 0 keeps them forever (default 0)
+    #[arg(long, env = "LANEWAY_EVENT_RETENTION_DAYS")]
+    event_retention_days: Option<u32>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -399,6 +402,11 @@ async fn serve(cli: &Cli, file: &FileConfig, args: &ServeArgs) -> anyhow::Result
         cfg.shutdown_grace.as_secs(),
     ));
     cfg.rate_limit = pick(args.rate_limit, file.rate_limit, cfg.rate_limit);
+    cfg.event_retention_days = pick(
+        args.event_retention_days,
+        file.event_retention_days,
+        cfg.event_retention_days,
+    );
     let url = cfg.database_url.clone();
     let prepared = laneway_server::prepare(cfg)
         .await
@@ -413,9 +421,11 @@ async fn serve(cli: &Cli, file: &FileConfig, args: &ServeArgs) -> anyhow::Result
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!(addr = %listener.local_addr()?, database = %redact_url(&url), "Laneway listening");
+    // Signal handlers before the address is announced: a SIGTERM right after start must drain
+    // and exit 0, not kill the process with the default action.
     let shutdown = CancellationToken::new();
-    tokio::spawn(wait_for_signal(shutdown.clone()));
+    tokio::spawn(wait_for_signal(shutdown_signals(), shutdown.clone()));
+    tracing::info!(addr = %listener.local_addr()?, database = %redact_url(&url), "Laneway listening");
     laneway_server::serve(prepared.state, listener, shutdown).await?;
     tracing::info!("shut down cleanly");
     Ok(())
@@ -428,25 +438,37 @@ fn first_line(e: &anyhow::Error, url: &str) -> String {
     msg.replace(url, &redact_url(url))
 }
 
-async fn wait_for_signal(token: CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called, not when the
+/// future is first polled.
+fn shutdown_signals() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            async fn recv(s: Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            tokio::select! {
+                _ = recv(term) => {},
+                _ = recv(int) => {},
+            }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn wait_for_signal(signals: impl std::future::Future<Output = ()>, token: CancellationToken) {
+    signals.await;
     tracing::info!("shutdown signal received; draining in-flight requests");
     token.cancel();
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::openapi::PageQuery;
 use super::records::not_found_as;
-use super::{check_if_match, created, deleted, page, with_etag, Deleted, Envelope, PageEnvelope};
+use super::{check_if_match, created, deleted, with_etag, Deleted, Envelope, PageEnvelope};
 use crate::auth::{generate_token, hash_token, shown_prefix, Admin};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Params, PathId};
@@ -53,10 +53,19 @@ struct KeyIn {
     responses((status = 200, description = "The workspace's keys", body = PageEnvelope<ApiKey>))
 )]
 async fn list_keys(State(state): State<AppState>, auth: Admin, q: Params) -> ApiResult<Response> {
-    let p = q.page()?;
+    let reg = keys::registry();
+    let ctx = super::listing::ctx(&state, &auth);
+    let req = super::listing::ListRequest::parse(
+        &q,
+        "/api/v1/keys",
+        &reg,
+        &ctx,
+        "-created_at",
+        &state.cursor_key,
+    )?;
     let mut s = state.db.read().await?;
-    let (items, total) = keys::list(&mut s, auth.ws(), p.window()).await?;
-    Ok(page(items, total, p))
+    let page = keys::list(&mut s, auth.ws(), &reg, &ctx, &req.spec).await?;
+    Ok(req.respond(page, &state.cursor_key))
 }
 
 /// Get an API key

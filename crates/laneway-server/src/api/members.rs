@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use super::openapi::PageQuery;
 use super::records::not_found_as;
-use super::{check_if_match, deleted, page, path_uuid, with_etag, Deleted, Envelope, PageEnvelope};
+use super::{check_if_match, deleted, path_uuid, with_etag, Deleted, Envelope, PageEnvelope};
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Params, PathId};
@@ -100,10 +100,19 @@ async fn list_members(
     auth: Reader,
     q: Params,
 ) -> ApiResult<Response> {
-    let p = q.page()?;
+    let reg = members::registry();
+    let ctx = super::listing::ctx(&state, &auth);
+    let req = super::listing::ListRequest::parse(
+        &q,
+        "/api/v1/members",
+        &reg,
+        &ctx,
+        "created_at",
+        &state.cursor_key,
+    )?;
     let mut s = state.db.read().await?;
-    let (items, total) = members::list(&mut s, auth.ws(), p.window()).await?;
-    Ok(page(items, total, p))
+    let page = members::list(&mut s, auth.ws(), &reg, &ctx, &req.spec).await?;
+    Ok(req.respond(page, &state.cursor_key))
 }
 
 /// Get a member

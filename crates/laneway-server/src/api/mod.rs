@@ -5,6 +5,7 @@ mod etag;
 mod events;
 mod idempotency;
 mod keys;
+pub mod listing;
 mod me;
 mod members;
 pub mod openapi;

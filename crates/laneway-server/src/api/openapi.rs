@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
         super::tasks::update_task,
         super::tasks::delete_task,
         super::events::list_events,
+        super::events::stream_events,
         super::events::get_event,
     ),
     components(schemas(crate::error::ErrorBody)),
@@ -123,17 +124,30 @@ async fn openapi_json() -> Response {
     }
 }
 
-/// `page` and `per_page`, which every list endpoint takes.
+/// What every list endpoint takes: `filter`, `sort` and either pagination mode (docs/filters.md).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // Documentation only: handlers read these through `Params::page`.
+#[allow(dead_code)] // Documentation only: handlers read these through `api::listing`.
 pub(crate) struct PageQuery {
-    /// Page number, from 1 (default 1).
+    /// Which rows: a readable expression (`title contains "Acme" and stage.slug eq "won"`) or
+    /// its JSON form. ANDs with the endpoint's own parameters.
+    filter: Option<String>,
+    /// Order: comma-separated fields, `-` for descending (`-created_at,title`); the id is the
+    /// final tie-breaker.
+    sort: Option<String>,
+    /// Offset mode: page number, from 1 (default 1).
     #[param(minimum = 1)]
     page: Option<u64>,
-    /// Items per page: default 50, at most 100 (larger values are clamped).
+    /// Offset mode: items per page, default 50, at most 100 (larger values are clamped).
     #[param(minimum = 1)]
     per_page: Option<u64>,
+    /// Cursor mode: items per page, default 30, at most 100. The answer then carries `links`
+    /// and `meta.next_cursor`/`prev_cursor` instead of `meta.total`.
+    #[param(rename = "page[size]", minimum = 1)]
+    page_size: Option<u64>,
+    /// Cursor mode: `next_cursor` or `prev_cursor` of a previous page.
+    #[param(rename = "page[cursor]")]
+    page_cursor: Option<String>,
 }
 
 /// The security scheme the operations name.

@@ -22,7 +22,7 @@ use super::openapi::PageQuery;
 use super::records::not_found_as;
 use super::records::service::check_assignee;
 use super::{
-    check_if_match, deleted, page, path_uuid, to_value, with_etag, Deleted, Envelope, PageEnvelope,
+    check_if_match, deleted, path_uuid, to_value, with_etag, Deleted, Envelope, PageEnvelope,
 };
 use crate::auth::{Reader, Writer};
 use crate::error::{ApiError, ApiResult};
@@ -147,15 +147,24 @@ async fn check_record(s: &mut Session, ws: &str, id: Uuid) -> ApiResult<()> {
     responses((status = 200, description = "The tasks", body = PageEnvelope<Task>))
 )]
 async fn list_tasks(State(state): State<AppState>, auth: Reader, q: Params) -> ApiResult<Response> {
-    let p = q.page()?;
     let f = TaskQuery {
         record_id: q.uuid("record_id")?,
         assignee_id: q.uuid("assignee_id")?,
         completed: q.bool("completed")?,
     };
+    let reg = tasks::registry();
+    let ctx = super::listing::ctx(&state, &auth);
+    let req = super::listing::ListRequest::parse(
+        &q,
+        "/api/v1/records/tasks",
+        &reg,
+        &ctx,
+        "-created_at",
+        &state.cursor_key,
+    )?;
     let mut s = state.db.read().await?;
-    let (items, total) = tasks::list(&mut s, auth.ws(), &f, p.window()).await?;
-    Ok(page(items, total, p))
+    let page = tasks::list(&mut s, auth.ws(), &f, &reg, &ctx, &req.spec).await?;
+    Ok(req.respond(page, &state.cursor_key))
 }
 
 /// Get a task

@@ -1,9 +1,10 @@
 use laneway_core::model::{ApiKey, Scope};
 use laneway_core::time::Timestamp;
-use sea_query::{Expr, Order, Query, SelectStatement};
+use sea_query::{Expr, Query, SelectStatement};
 use uuid::Uuid;
 
-use super::{count_of, Page};
+use super::count_of;
+use crate::listing::{Ctx, Field, Kind, ListSpec, Listed, Registry};
 use crate::row::Count;
 use crate::tables::{ApiKeys as K, Members as M, Workspaces as W};
 use crate::{FromRow, Row, Session, StoreError, StoreResult};
@@ -135,16 +136,33 @@ pub async fn get(s: &mut Session, ws: &str, id: &str) -> StoreResult<ApiKey> {
     s.fetch_one(&q).await
 }
 
-pub async fn list(s: &mut Session, ws: &str, page: Page) -> StoreResult<(Vec<ApiKey>, i64)> {
-    let mut q = select(ws);
-    let total = s.fetch_one::<Count, _>(&count_of(&q)).await?.0;
-    let q = q
-        .order_by(K::CreatedAt, Order::Desc)
-        .order_by(K::Id, Order::Desc)
-        .limit(page.limit)
-        .offset(page.offset)
-        .to_owned();
-    Ok((s.fetch_all(&q).await?, total))
+/// The filterable and sortable fields of API keys.
+pub fn registry() -> Registry {
+    let mut r = Registry::new(
+        "api_keys",
+        vec![
+            Field::col("id", Kind::Text),
+            Field::col("name", Kind::Text),
+            Field::col("scope", Kind::Enum(vec!["read", "write", "admin"])),
+            Field::col("member_id", Kind::Id),
+            Field::col("prefix", Kind::Text),
+            Field::col("created_at", Kind::Datetime),
+            Field::col("last_used_at", Kind::Datetime).nullable(),
+            Field::col("revoked_at", Kind::Datetime).nullable(),
+        ],
+    );
+    r.id_text = true;
+    r
+}
+
+pub async fn list(
+    s: &mut Session,
+    ws: &str,
+    reg: &Registry,
+    ctx: &Ctx,
+    spec: &ListSpec,
+) -> StoreResult<Listed<ApiKey>> {
+    crate::listing::run(s, select(ws), reg, ctx, spec).await
 }
 
 /// Revokes a key of a workspace (`ws = None`: any workspace, for the operator's CLI).

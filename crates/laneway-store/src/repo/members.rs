@@ -3,7 +3,8 @@ use laneway_core::time::Timestamp;
 use sea_query::{Expr, Order, Query, SelectStatement};
 use uuid::Uuid;
 
-use super::{count_of, Page};
+use super::count_of;
+use crate::listing::{Ctx, Field, Kind, ListSpec, Listed, Registry};
 use crate::row::Count;
 use crate::tables::Members as M;
 use crate::{FromRow, Row, Session, StoreError, StoreResult};
@@ -84,16 +85,29 @@ pub async fn exists(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<bool> {
     }
 }
 
-pub async fn list(s: &mut Session, ws: &str, page: Page) -> StoreResult<(Vec<Member>, i64)> {
-    let mut q = select(ws);
-    let total = s.fetch_one::<Count, _>(&count_of(&q)).await?.0;
-    let q = q
-        .order_by(M::CreatedAt, Order::Asc)
-        .order_by(M::Id, Order::Asc)
-        .limit(page.limit)
-        .offset(page.offset)
-        .to_owned();
-    Ok((s.fetch_all(&q).await?, total))
+/// The filterable and sortable fields of members.
+pub fn registry() -> Registry {
+    Registry::new(
+        "members",
+        vec![
+            Field::col("id", Kind::Id),
+            Field::col("name", Kind::Text),
+            Field::col("email", Kind::Text),
+            Field::col("role", Kind::Enum(vec!["owner", "admin", "member"])),
+            Field::col("created_at", Kind::Datetime),
+            Field::col("updated_at", Kind::Datetime),
+        ],
+    )
+}
+
+pub async fn list(
+    s: &mut Session,
+    ws: &str,
+    reg: &Registry,
+    ctx: &Ctx,
+    spec: &ListSpec,
+) -> StoreResult<Listed<Member>> {
+    crate::listing::run(s, select(ws), reg, ctx, spec).await
 }
 
 pub async fn update(s: &mut Session, ws: &str, m: &Member) -> StoreResult<()> {

@@ -6,6 +6,7 @@ pub mod keys;
 pub mod members;
 pub mod records;
 pub mod schema;
+pub mod settings;
 pub mod tasks;
 pub mod workspaces;
 
@@ -26,7 +27,7 @@ impl Page {
 }
 
 /// `SELECT COUNT(*) AS n` over the `FROM`/`JOIN`/`WHERE` of a list query.
-pub(crate) fn count_of(q: &SelectStatement) -> SelectStatement {
+pub fn count_of(q: &SelectStatement) -> SelectStatement {
     let mut c = q.clone();
     c.clear_selects()
         .clear_order_by()

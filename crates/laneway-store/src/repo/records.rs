@@ -2,7 +2,8 @@ use laneway_core::model::{ObjectTypeRef, Record};
 use sea_query::{Alias, Expr, LockType, Order, Query, SelectStatement};
 use uuid::Uuid;
 
-use super::{count_of, like_contains, search_text, Page};
+use super::{count_of, like_contains, search_text};
+use crate::listing::{Ctx, Field, Kind, ListSpec, Listed, Registry};
 use crate::row::Count;
 use crate::tables::{ObjectTypes as OT, Records as R};
 use crate::{FromRow, Row, Session, StoreError, StoreResult};
@@ -69,12 +70,77 @@ pub struct RecordQuery {
     pub pipeline_id: Option<Uuid>,
 }
 
-pub async fn list(
-    s: &mut Session,
-    ws: &str,
-    f: &RecordQuery,
-    page: Page,
-) -> StoreResult<(Vec<Record>, i64)> {
+/// The filterable and sortable fields of records; `data.<key>` typed by `declared`.
+pub fn registry(declared: std::collections::BTreeMap<String, Kind>) -> Registry {
+    Registry::new(
+        "records",
+        vec![
+            Field::col("id", Kind::Id),
+            Field::col("title", Kind::Text).searchable("title_search"),
+            Field::col("object_type_id", Kind::Id),
+            Field::col("pipeline_id", Kind::Id).nullable(),
+            Field::col("stage_id", Kind::Id).nullable(),
+            Field::col("assignee_id", Kind::Id).nullable(),
+            Field::col("position", Kind::Text).nullable(),
+            Field::col("created_at", Kind::Datetime),
+            Field::col("updated_at", Kind::Datetime),
+            Field::rel("stage.slug", "stage_id", "stages", "slug", None, false),
+            Field::rel("stage.name", "stage_id", "stages", "name", None, false),
+            Field::rel(
+                "pipeline.slug",
+                "pipeline_id",
+                "pipelines",
+                "slug",
+                None,
+                false,
+            ),
+            Field::rel(
+                "pipeline.name",
+                "pipeline_id",
+                "pipelines",
+                "name",
+                None,
+                false,
+            ),
+            Field::rel(
+                "object_type.slug",
+                "object_type_id",
+                "object_types",
+                "slug",
+                None,
+                true,
+            ),
+            Field::rel(
+                "object_type.name",
+                "object_type_id",
+                "object_types",
+                "name",
+                None,
+                true,
+            ),
+            Field::rel(
+                "assignee.email",
+                "assignee_id",
+                "members",
+                "email",
+                None,
+                true,
+            ),
+            Field::rel(
+                "assignee.name",
+                "assignee_id",
+                "members",
+                "name",
+                None,
+                true,
+            ),
+        ],
+    )
+    .with_data("data", declared)
+}
+
+/// Live records of a workspace narrowed by the simple list parameters.
+pub fn base(ws: &str, f: &RecordQuery) -> SelectStatement {
     let mut q = select(ws);
     if let Some(t) = f.object_type_id {
         q.and_where(Expr::col((R::Table, R::ObjectTypeId)).eq(t));
@@ -94,12 +160,18 @@ pub async fn list(
             term,
         ));
     }
-    let total = s.fetch_one::<Count, _>(&count_of(&q)).await?.0;
-    q.order_by((R::Table, R::CreatedAt), Order::Desc)
-        .order_by((R::Table, R::Id), Order::Desc)
-        .limit(page.limit)
-        .offset(page.offset);
-    Ok((s.fetch_all(&q).await?, total))
+    q
+}
+
+pub async fn list(
+    s: &mut Session,
+    ws: &str,
+    f: &RecordQuery,
+    reg: &Registry,
+    ctx: &Ctx,
+    spec: &ListSpec,
+) -> StoreResult<Listed<Record>> {
+    crate::listing::run(s, base(ws, f), reg, ctx, spec).await
 }
 
 pub async fn get(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Record> {

@@ -1,9 +1,8 @@
 use laneway_core::model::Task;
-use sea_query::{Expr, LockType, Order, Query, SelectStatement};
+use sea_query::{Expr, LockType, Query, SelectStatement};
 use uuid::Uuid;
 
-use super::{count_of, Page};
-use crate::row::Count;
+use crate::listing::{Ctx, Field, Kind, ListSpec, Listed, Registry};
 use crate::tables::Tasks as T;
 use crate::{FromRow, Row, Session, StoreError, StoreResult};
 
@@ -54,12 +53,51 @@ pub struct TaskQuery {
     pub completed: Option<bool>,
 }
 
-pub async fn list(
-    s: &mut Session,
-    ws: &str,
-    f: &TaskQuery,
-    page: Page,
-) -> StoreResult<(Vec<Task>, i64)> {
+/// The filterable and sortable fields of tasks.
+pub fn registry() -> Registry {
+    Registry::new(
+        "tasks",
+        vec![
+            Field::col("id", Kind::Id),
+            Field::col("title", Kind::Text),
+            Field::col("notes", Kind::Text).nullable(),
+            Field::col("record_id", Kind::Id).nullable(),
+            Field::col("assignee_id", Kind::Id).nullable(),
+            Field::col("due_date", Kind::Date).nullable(),
+            Field::col("completed", Kind::Bool),
+            Field::col("completed_at", Kind::Datetime).nullable(),
+            Field::col("created_at", Kind::Datetime),
+            Field::col("updated_at", Kind::Datetime),
+            Field::rel(
+                "record.title",
+                "record_id",
+                "records",
+                "title",
+                Some("title_search"),
+                true,
+            ),
+            Field::rel(
+                "assignee.email",
+                "assignee_id",
+                "members",
+                "email",
+                None,
+                true,
+            ),
+            Field::rel(
+                "assignee.name",
+                "assignee_id",
+                "members",
+                "name",
+                None,
+                true,
+            ),
+        ],
+    )
+}
+
+/// Live tasks of a workspace narrowed by the simple list parameters.
+pub fn base(ws: &str, f: &TaskQuery) -> SelectStatement {
     let mut q = select(ws);
     if let Some(r) = f.record_id {
         q.and_where(Expr::col(T::RecordId).eq(r));
@@ -70,12 +108,18 @@ pub async fn list(
     if let Some(c) = f.completed {
         q.and_where(Expr::col(T::Completed).eq(c));
     }
-    let total = s.fetch_one::<Count, _>(&count_of(&q)).await?.0;
-    q.order_by(T::CreatedAt, Order::Desc)
-        .order_by(T::Id, Order::Desc)
-        .limit(page.limit)
-        .offset(page.offset);
-    Ok((s.fetch_all(&q).await?, total))
+    q
+}
+
+pub async fn list(
+    s: &mut Session,
+    ws: &str,
+    f: &TaskQuery,
+    reg: &Registry,
+    ctx: &Ctx,
+    spec: &ListSpec,
+) -> StoreResult<Listed<Task>> {
+    crate::listing::run(s, base(ws, f), reg, ctx, spec).await
 }
 
 pub async fn get(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Task> {

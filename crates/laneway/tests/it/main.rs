@@ -7,6 +7,8 @@ mod backends;
 mod cli;
 mod conventions;
 mod events;
+mod events_stream;
+mod filters;
 mod idempotency;
 mod kanvo;
 mod members_keys;

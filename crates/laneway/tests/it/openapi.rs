@@ -29,6 +29,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/records/tasks", &["get", "post"]),
     ("/records/tasks/{id}", &["get", "patch", "delete"]),
     ("/events", &["get"]),
+    ("/events/stream", &["get"]),
     ("/events/{id}", &["get"]),
 ];
 
@@ -139,7 +140,14 @@ async fn document_describes_every_route() {
                 .unwrap_or_else(|| panic!("{what}: no 2xx response"));
             let expected_status = if method == "post" { "201" } else { "200" };
             assert_eq!(status, expected_status, "{what}");
-            if path != "/openapi.json" {
+            if path == "/events/stream" {
+                // Server-Sent Events, not a JSON envelope.
+                let content = &resolve(doc, &op["responses"][status])["content"];
+                assert!(
+                    content["text/event-stream"].is_object(),
+                    "{what}: {content}"
+                );
+            } else if path != "/openapi.json" {
                 let ok = response_schema(doc, op, status);
                 assert_eq!(ok["properties"]["success"]["type"], "boolean", "{what}");
                 assert!(ok["properties"]["data"].is_object(), "{what}: no data");
@@ -243,6 +251,9 @@ async fn document_describes_every_route() {
         assert!(tasks_query.contains(p), "GET /records/tasks: no '{p}'");
     }
     assert!(param_names(&doc["paths"]["/events"]["get"], "query").contains("event"));
+    let stream = &doc["paths"]["/events/stream"]["get"];
+    assert!(param_names(stream, "query").contains("events"));
+    assert!(param_names(stream, "header").contains("Last-Event-ID"));
     assert!(
         param_names(&doc["paths"]["/schema/stages/{id}"]["delete"], "query").contains("move_to")
     );

@@ -19,12 +19,17 @@ use serde_json::Value;
 
 use self::dto::{RecordIn, RecordPatch};
 use self::service::*;
+use super::listing::{self, ListRequest};
 use super::openapi::PageQuery;
-use super::{check_if_match, deleted, page, path_uuid, with_etag, Deleted, Envelope, PageEnvelope};
+use super::{
+    check_if_match, deleted, path_uuid, to_value, with_etag, Deleted, Envelope, PageEnvelope,
+};
 use crate::auth::{Reader, Writer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Params, PathId};
 use crate::state::AppState;
+use laneway_store::listing::Kind;
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -68,7 +73,6 @@ async fn list_records(
     auth: Reader,
     q: Params,
 ) -> ApiResult<Response> {
-    let p = q.page()?;
     let mut s = state.db.read().await?;
     let mut f = RecordQuery {
         search: q.string("search"),
@@ -77,11 +81,45 @@ async fn list_records(
         pipeline_id: q.uuid("pipeline_id")?,
         ..Default::default()
     };
+    let types = schema::list_object_types(&mut s, auth.ws()).await?;
+    let mut of_type = None;
     if let Some(slug) = q.string("type") {
-        f.object_type_id = Some(object_type_id(&mut s, auth.ws(), &slug, "type").await?.id);
+        let ot = object_type_id(&mut s, auth.ws(), &slug, "type").await?;
+        f.object_type_id = Some(ot.id);
+        of_type = Some(ot.id);
     }
-    let (items, total) = records::list(&mut s, auth.ws(), &f, p.window()).await?;
-    Ok(page(items, total, p))
+    // `data.<key>` takes its declared type: the listed type's, or the one every object type
+    // that declares the key agrees on.
+    let mut declared: BTreeMap<String, Option<Kind>> = BTreeMap::new();
+    for ot in types.iter().filter(|t| of_type.is_none_or(|id| id == t.id)) {
+        for fd in &ot.fields {
+            let kind = Kind::of_field_type(to_value(&fd.kind).as_str().unwrap_or("text"));
+            declared
+                .entry(fd.key.clone())
+                .and_modify(|k| {
+                    if k.as_ref() != Some(&kind) {
+                        *k = None
+                    }
+                })
+                .or_insert(Some(kind));
+        }
+    }
+    let declared = declared
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+    let reg = records::registry(declared);
+    let ctx = listing::ctx(&state, &auth);
+    let req = ListRequest::parse(
+        &q,
+        "/api/v1/records",
+        &reg,
+        &ctx,
+        "-created_at",
+        &state.cursor_key,
+    )?;
+    let page = records::list(&mut s, auth.ws(), &f, &reg, &ctx, &req.spec).await?;
+    Ok(req.respond(page, &state.cursor_key))
 }
 
 /// Get a record
@@ -395,7 +433,16 @@ async fn list_record_activity(
     q: Params,
 ) -> ApiResult<Response> {
     let id = path_uuid(&id, "Record")?;
-    let p = q.page()?;
+    let reg = event_repo::registry();
+    let ctx = listing::ctx(&state, &auth);
+    let req = ListRequest::parse(
+        &q,
+        &format!("/api/v1/records/{id}/activity"),
+        &reg,
+        &ctx,
+        "-timestamp",
+        &state.cursor_key,
+    )?;
     let mut s = state.db.read().await?;
     // A deleted record keeps its audit trail.
     if !records::exists_any(&mut s, auth.ws(), id).await? {
@@ -405,6 +452,6 @@ async fn list_record_activity(
         resource: Some(("record".into(), id.to_string())),
         ..Default::default()
     };
-    let (items, total) = event_repo::list(&mut s, auth.ws(), &f, p.window()).await?;
-    Ok(page(items, total, p))
+    let page = event_repo::list(&mut s, auth.ws(), &f, &reg, &ctx, &req.spec).await?;
+    Ok(req.respond(page, &state.cursor_key))
 }
