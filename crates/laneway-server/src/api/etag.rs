@@ -9,7 +9,11 @@ use crate::error::ApiError;
 
 /// A strong tag over the resource's JSON: it changes exactly when the representation does.
 pub fn etag_of<T: Serialize>(v: &T) -> String {
-    let bytes = serde_json::to_vec(v).unwrap_or_default();
+    // Through `Value` (sorted keys), so the tag of a stored response body (an idempotent
+    // replay) equals the tag the resource had when it was sent.
+    let bytes = serde_json::to_value(v)
+        .and_then(|v| serde_json::to_vec(&v))
+        .unwrap_or_default();
     format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32])
 }
 

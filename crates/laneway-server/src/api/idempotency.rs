@@ -93,6 +93,7 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
         }
         Claim::Existing(found) => {
             let status = StatusCode::from_u16(found.status as u16).unwrap_or(StatusCode::OK);
+            let found_body = found.body.clone();
             let mut resp = (status, found.body).into_response();
             let headers = resp.headers_mut();
             headers.insert(
@@ -100,6 +101,15 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
                 HeaderValue::from_static("application/json"),
             );
             headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            // The first answer carried the resource's ETag; so does its replay.
+            let data = serde_json::from_str::<serde_json::Value>(&found_body)
+                .ok()
+                .and_then(|v| v.get("data").cloned());
+            if let Some(tag) = data.map(|d| super::etag::etag_of(&d)) {
+                if let Ok(h) = HeaderValue::from_str(&tag) {
+                    headers.insert(header::ETAG, h);
+                }
+            }
             return Ok(resp);
         }
         Claim::Fresh => {}

@@ -426,6 +426,8 @@ enum Simple {
     Stage(String),
     Record(String),
     Completed(bool, &'static str),
+    /// `event=`/`events=` (the parameter name given): comma-separated event names.
+    Events(Vec<String>, &'static str),
 }
 
 impl Simple {
@@ -438,6 +440,7 @@ impl Simple {
             Simple::Stage(s) => ("stage_id", s.clone()),
             Simple::Record(s) => ("record_id", s.clone()),
             Simple::Completed(_, raw) => ("completed", raw.to_string()),
+            Simple::Events(names, k) => (*k, names.join(",")),
         };
         (k.to_string(), v)
     }
@@ -540,6 +543,9 @@ impl Model {
                 .and_then(|s| self.records.get(&s.to_ascii_lowercase()))
                 .map(|r| r["title"].clone())
                 .unwrap_or(Value::Null),
+            // Not in the event JSON: derived as the server stores them.
+            "resource_type" if self.path == "/events" => json!(event_resource(row).0),
+            "resource_id" if self.path == "/events" => event_resource(row).1,
             f => match f.strip_prefix("data.") {
                 Some(k) => row["data"].get(k).cloned().unwrap_or(Value::Null),
                 None => row.get(f).cloned().unwrap_or(Value::Null),
@@ -722,6 +728,7 @@ impl Model {
             Simple::Stage(id) => row["stage_id"] == json!(id),
             Simple::Record(id) => row["record_id"] == json!(id),
             Simple::Completed(b, _) => row["completed"] == json!(b),
+            Simple::Events(names, _) => names.iter().any(|n| row["event"] == json!(n)),
         }
     }
 
@@ -1517,12 +1524,23 @@ fn first_difference(model: &Model, expected: &[Value], got: &[Value]) -> String 
 
 /// Runs `n` random cases against the model; panics with every failure (up to 8) described.
 async fn run_oracle(app: &TestApp, model: &Model, seed: u64, n: usize) {
+    run_oracle_with(app, model, seed, n, Model::gen_case).await
+}
+
+/// [`run_oracle`] with the cases made by `gen`.
+async fn run_oracle_with(
+    app: &TestApp,
+    model: &Model,
+    seed: u64,
+    n: usize,
+    gen: impl Fn(&Model, &mut Rng) -> Case,
+) {
     let mut rng = Rng::new(seed);
     let mut failures: Vec<String> = Vec::new();
     let mut matched = 0usize;
     let mut empty = 0usize;
     for i in 0..n {
-        let case = model.gen_case(&mut rng);
+        let case = gen(model, &mut rng);
         let q = case.params();
         let want = model.expected(&case);
         if want.is_empty() {
@@ -3215,5 +3233,491 @@ backend_test!(spec_example_and_both_forms, |app| async move {
         let b = matching(app, "/records", &js.to_string(), "id").await;
         assert_eq!(a, b, "string and JSON forms differ for {text}");
         assert_eq!(sorted(a), sorted(want), "{text}");
+    }
+});
+
+// ---- 5. events: `/events` and `/records/:id/activity` ----------------------------------------
+
+/// `resource_type` and `resource_id` of an event as the server stores them (not in its JSON):
+/// task events are about the task, pipeline and stage events about the pipeline or stage, and
+/// every other event (`record.*`, `contact.*`, `company.*`, `pipeline.stage_changed`) about the
+/// record; the id is the one of the resource the event carries.
+fn event_resource(row: &Value) -> (&'static str, Value) {
+    let name = row["event"].as_str().expect("an event name");
+    let kind = match name.split('.').next() {
+        Some("task") => "task",
+        Some("stage") => "stage",
+        Some("pipeline") if name != "pipeline.stage_changed" => "pipeline",
+        _ => "record",
+    };
+    (kind, row["data"]["id"].clone())
+}
+
+/// The events of `path` (`/events` or a record's activity) as the oracle reads them.
+async fn events_model(app: &TestApp, path: &'static str) -> Model {
+    let rows = all_rows(app, path).await;
+    Model {
+        path,
+        by_id: by_id(&rows),
+        rows,
+        fields: vec![
+            ("id", Kind::Id, false),
+            ("event", ASCII_TEXT, true),
+            ("timestamp", Kind::Datetime, true),
+            ("resource_type", ASCII_TEXT, false),
+            ("resource_id", ASCII_TEXT, false),
+        ],
+        data_keys: vec!["title", "stage_id", "completed"],
+        declared: BTreeMap::new(),
+        declared_by_type: HashMap::new(),
+        default_sort: vec![("timestamp".into(), true)],
+        restricted: vec![],
+        stages: HashMap::new(),
+        pipelines: HashMap::new(),
+        object_types: HashMap::new(),
+        members: HashMap::new(),
+        records: HashMap::new(),
+        me: owner_id(app).await,
+        today: today(),
+        now: now_text(),
+        enums: HashMap::new(),
+    }
+}
+
+/// A `timestamp` condition. Every event is from today, so only values whose answer is stable:
+/// `eq today`, `lt now`, `gte today`, fixed past instants, and stored timestamps (± 1 ms).
+fn gen_event_timestamp(m: &Model, rng: &mut Rng) -> Node {
+    let cmp = [Op::Eq, Op::Ne, Op::Lt, Op::Lte, Op::Gt, Op::Gte];
+    let sampled = |rng: &mut Rng| -> Lit {
+        let t = m
+            .sample(rng, "timestamp", |v| {
+                v.as_str().and_then(parse_ts).is_some()
+            })
+            .and_then(|v| v.as_str().and_then(parse_ts))
+            .expect("events have timestamps");
+        Lit::Str(match rng.below(4) {
+            0 => format_ts(t + Duration::milliseconds(1)),
+            1 => format_ts(t - Duration::milliseconds(1)),
+            _ => format_ts(t),
+        })
+    };
+    let (op, value) = match rng.below(8) {
+        0 => (Op::Eq, Some(Lit::Special("today".into()))),
+        1 => (Op::Lt, Some(Lit::Special("now".into()))),
+        2 => (Op::Gte, Some(Lit::Special("today".into()))),
+        3 => {
+            let past = *rng.pick(&[
+                "2024-01-01",
+                "2024-02-29T12:30:00Z",
+                "2025-06-15T08:00:00.250Z",
+            ]);
+            (*rng.pick(&cmp), Some(Lit::Str(past.to_string())))
+        }
+        4..=6 => (*rng.pick(&cmp), Some(sampled(rng))),
+        _ => match rng.below(3) {
+            0 | 1 => {
+                let op = if rng.chance(0.5) { Op::In } else { Op::Nin };
+                let n = 1 + rng.below(3);
+                (op, Some(Lit::List((0..n).map(|_| sampled(rng)).collect())))
+            }
+            _ => (*rng.pick(&[Op::IsNull, Op::IsNotNull]), None),
+        },
+    };
+    Node::Cond("timestamp".into(), op, value)
+}
+
+fn gen_event_cond(m: &Model, rng: &mut Rng) -> Node {
+    let field = *rng.pick(&[
+        "event",
+        "event",
+        "event",
+        "timestamp",
+        "timestamp",
+        "id",
+        "resource_type",
+        "resource_id",
+        "data.title",
+        "data.title",
+        "data.stage_id",
+        "data.completed",
+    ]);
+    if field == "timestamp" {
+        return gen_event_timestamp(m, rng);
+    }
+    // `data.<key>` is typed by the literal: mostly the type the key holds, sometimes not.
+    let kind = match field {
+        "id" => Kind::Id,
+        "data.completed" if rng.chance(0.85) => Kind::Bool,
+        "data.title" if rng.chance(0.1) => Kind::Number,
+        _ => ASCII_TEXT,
+    };
+    let op = *rng.pick(kind.ops());
+    let value = m.gen_value(rng, field, kind, op);
+    Node::Cond(field.to_string(), op, value)
+}
+
+fn gen_event_node(m: &Model, rng: &mut Rng, depth: usize) -> Node {
+    let p = if depth == 0 { 0.6 } else { 0.3 };
+    if depth < 3 && rng.chance(p) {
+        let n = 2 + rng.below(2);
+        match rng.below(5) {
+            0 | 1 => Node::And((0..n).map(|_| gen_event_node(m, rng, depth + 1)).collect()),
+            2 | 3 => Node::Or((0..n).map(|_| gen_event_node(m, rng, depth + 1)).collect()),
+            _ => Node::Not(Box::new(gen_event_node(m, rng, depth + 1))),
+        }
+    } else {
+        gen_event_cond(m, rng)
+    }
+}
+
+fn gen_event_sort(rng: &mut Rng) -> SortSpec {
+    if rng.chance(0.1) {
+        return SortSpec {
+            raw: None,
+            keys: vec![("timestamp".into(), true)],
+            id_desc: true,
+        };
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let n = rng.below(3);
+    while parts.len() < n {
+        let f = *rng.pick(&["timestamp", "event", "data.title"]);
+        if parts.iter().all(|p| p.trim_start_matches(['-', '+']) != f) {
+            let sign = match rng.below(5) {
+                0 | 1 => "-",
+                2 => "+",
+                _ => "",
+            };
+            parts.push(format!("{sign}{f}"));
+        }
+    }
+    if parts.is_empty() || rng.chance(0.2) {
+        parts.push(if rng.chance(0.5) { "-id" } else { "id" }.into());
+    }
+    parse_sort(&parts.join(","))
+}
+
+fn gen_event_case(m: &Model, rng: &mut Rng) -> Case {
+    let simple = if rng.chance(0.25) {
+        let mut present: Vec<String> = m
+            .rows
+            .iter()
+            .map(|r| r["event"].as_str().unwrap().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // A valid name no event has.
+        present.push("note.created".into());
+        let mut names: Vec<String> = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            let n = rng.pick(&present).clone();
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        let k = if rng.chance(0.5) { "event" } else { "events" };
+        vec![Simple::Events(names, k)]
+    } else {
+        vec![]
+    };
+    let filter = if rng.chance(0.05) {
+        None
+    } else {
+        Some(gen_event_node(m, rng, 0))
+    };
+    let json = rng.chance(0.3);
+    let filter_text = filter.as_ref().map(|f| {
+        if json {
+            to_json(f, true, rng).to_string()
+        } else {
+            to_text(f, rng)
+        }
+    });
+    Case {
+        filter,
+        filter_text,
+        json,
+        sort: gen_event_sort(rng),
+        simple,
+    }
+}
+
+/// Records (some on the board, some contacts and companies) and tasks, created, updated, moved,
+/// completed and deleted through the API: a few hundred events of a dozen names, the events of
+/// one write sharing their millisecond. Returns the ids of the records.
+async fn seed_events(app: &TestApp, rng: &mut Rng) -> Vec<String> {
+    let stages = ["new", "contacted", "won"];
+    let mut records = Vec::new();
+    for i in 0..45 {
+        let ty = *rng.pick(&["lead", "lead", "job", "client", "contact", "company"]);
+        let mut body = json!({"type": ty, "title": title(rng, i)});
+        if rng.chance(0.5) {
+            body["pipeline"] = json!("main-sales");
+            body["stage"] = json!(rng.pick(&stages));
+        }
+        if rng.chance(0.4) {
+            body["data"] = json!({"city": rng.pick(CITIES)});
+        }
+        records.push(record(app, body).await);
+    }
+    for i in 0..60 {
+        let id = rng.pick(&records).clone();
+        let body = match rng.below(3) {
+            0 => json!({"title": title(rng, 100 + i)}),
+            1 => json!({"pipeline": "main-sales", "stage": rng.pick(&stages)}),
+            _ => json!({"data": {"city": rng.pick(CITIES), "n": i}}),
+        };
+        app.patch(&format!("/records/{id}"), body, 200).await;
+    }
+    let mut tasks = Vec::new();
+    for i in 0..45 {
+        let mut body = json!({"title": title(rng, i)});
+        if rng.chance(0.6) {
+            body["record_id"] = json!(rng.pick(&records));
+        }
+        if rng.chance(0.25) {
+            body["completed"] = json!(true);
+        }
+        let r = app.post("/records/tasks", body, 201).await;
+        tasks.push(r.data()["id"].as_str().unwrap().to_string());
+    }
+    for i in 0..30 {
+        let id = rng.pick(&tasks).clone();
+        let body = match rng.below(3) {
+            0 => json!({"title": title(rng, 200 + i)}),
+            1 => json!({"completed": true}),
+            _ => json!({"completed": false}),
+        };
+        app.patch(&format!("/records/tasks/{id}"), body, 200).await;
+    }
+    for id in tasks.iter().step_by(7) {
+        app.delete(&format!("/records/tasks/{id}"), 200).await;
+    }
+    for id in records.iter().skip(3).step_by(8) {
+        app.delete(&format!("/records/{id}"), 200).await;
+    }
+    records
+}
+
+backend_test!(oracle_events, |app| async move {
+    let seed = base_seed() ^ 0x88;
+    let mut rng = Rng::new(seed);
+    let records = seed_events(app, &mut rng).await;
+    let model = events_model(app, "/events").await;
+    assert!(model.rows.len() >= 250, "{} events", model.rows.len());
+    let names: HashSet<&str> = model
+        .rows
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    let stamps: HashSet<&str> = model
+        .rows
+        .iter()
+        .map(|r| r["timestamp"].as_str().unwrap())
+        .collect();
+    assert!(
+        stamps.len() < model.rows.len(),
+        "no two events share a millisecond"
+    );
+
+    // resource_type / resource_id (not in the JSON): the derivation the oracle uses, checked
+    // against the server's own narrowing by resource, `/records/:id/activity`.
+    for id in records.iter().step_by(9) {
+        let by_filter = matching(
+            app,
+            "/events",
+            &format!("resource_type eq \"record\" and resource_id eq \"{id}\""),
+            "-timestamp",
+        )
+        .await;
+        let activity = ids_of(
+            &walk_offset(app, &format!("/records/{id}/activity"), &[])
+                .await
+                .unwrap(),
+        );
+        assert!(!activity.is_empty());
+        assert_eq!(by_filter, activity, "record {id}");
+        let derived: Vec<String> = ids_of(&model.rows)
+            .into_iter()
+            .filter(|e| {
+                let (t, rid) = event_resource(&model.by_id[e]);
+                t == "record" && rid == json!(id)
+            })
+            .collect();
+        assert_eq!(sorted(by_filter), sorted(derived), "record {id}");
+    }
+    let tasks = matching(app, "/events", r#"resource_type eq "task""#, "id").await;
+    let want: Vec<String> = model
+        .rows
+        .iter()
+        .filter(|r| r["event"].as_str().unwrap().starts_with("task."))
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tasks, want);
+    for s in ["resource_id", "-resource_type", "timestamp,resource_id"] {
+        let e = sort_error(app, "/events", s).await;
+        assert!(e.contains("timestamp"), "{e}");
+    }
+
+    run_oracle_with(app, &model, seed, 80, gen_event_case).await;
+});
+
+backend_test!(activity_lists_filter_and_page, |app| async move {
+    let id = record(
+        app,
+        json!({"type": "lead", "title": "Watched v0", "pipeline": "main-sales", "stage": "new"}),
+    )
+    .await;
+    let other = record(
+        app,
+        json!({"type": "lead", "title": "Other", "pipeline": "main-sales", "stage": "new"}),
+    )
+    .await;
+    let path = format!("/records/{id}");
+    // 2 (created, stage_changed) + 6 title updates + 3 moves of 3 events each = 17 events.
+    let moves = ["contacted", "won", "new"];
+    for i in 1..=9 {
+        let body = if i % 3 == 0 {
+            json!({"stage": moves[i / 3 - 1]})
+        } else {
+            json!({"title": format!("Watched v{i}")})
+        };
+        app.patch(&path, body, 200).await;
+        // Noise on another record and a task on this one: not in this record's activity.
+        app.patch(
+            &format!("/records/{other}"),
+            json!({"title": format!("Other {i}")}),
+            200,
+        )
+        .await;
+    }
+    app.post(
+        "/records/tasks",
+        json!({"title": "About it", "record_id": id}),
+        201,
+    )
+    .await;
+    let activity: &'static str = Box::leak(format!("{path}/activity").into_boxed_str());
+    let model = events_model(app, activity).await;
+    assert_eq!(model.rows.len(), 17, "{:?}", ids_of(&model.rows));
+    assert!(model.rows.iter().all(|r| r["data"]["id"] == json!(id)));
+
+    let updated = Node::Cond(
+        "event".into(),
+        Op::Eq,
+        Some(Lit::Str("record.updated".into())),
+    );
+    let cases: Vec<(Option<Node>, &str, Option<&str>)> = vec![
+        (
+            Some(updated.clone()),
+            r#"event eq "record.updated""#,
+            Some("timestamp"),
+        ),
+        (
+            Some(updated.clone()),
+            r#"{"field": "event", "op": "eq", "value": "record.updated"}"#,
+            Some("-timestamp"),
+        ),
+        (None, "", None),
+        (None, "", Some("event,-timestamp")),
+        (
+            Some(Node::Or(vec![
+                Node::Cond(
+                    "event".into(),
+                    Op::In,
+                    Some(Lit::List(vec![
+                        Lit::Str("record.moved".into()),
+                        Lit::Str("pipeline.stage_changed".into()),
+                    ])),
+                ),
+                Node::Cond(
+                    "data.title".into(),
+                    Op::Contains,
+                    Some(Lit::Str("V4".into())),
+                ),
+            ])),
+            r#"event in ("record.moved", "pipeline.stage_changed") or data.title contains "V4""#,
+            Some("-data.title,timestamp"),
+        ),
+    ];
+    for (filter, text, sort) in cases {
+        let case = Case {
+            filter_text: filter.as_ref().map(|_| text.to_string()),
+            filter,
+            json: text.starts_with('{'),
+            sort: match sort {
+                Some(s) => parse_sort(s),
+                None => SortSpec {
+                    raw: None,
+                    keys: model.default_sort.clone(),
+                    id_desc: true,
+                },
+            },
+            simple: vec![],
+        };
+        let want = ids_of(&model.expected(&case));
+        assert!(want.len() > 4, "{}: {want:?}", case.describe());
+        let q = case.params();
+        let got = ids_of(&walk_offset(app, activity, &q).await.unwrap());
+        assert_eq!(got, want, "offset: {}", case.describe());
+        let pages = walk_cursor(app, activity, &q, 4, false)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", case.describe()));
+        let got: Vec<String> = pages.iter().flat_map(|p| ids_of(&p.items)).collect();
+        assert_eq!(got, want, "cursor: {}", case.describe());
+        assert!(pages.len() >= 2);
+        walk_back(app, activity, &q, 4, &pages)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", case.describe()));
+    }
+    // The record.updated ones, oldest first, are this record's titles and moves in order.
+    let titles: Vec<Value> = model
+        .expected(&Case {
+            filter: Some(updated),
+            filter_text: None,
+            json: false,
+            sort: parse_sort("timestamp"),
+            simple: vec![],
+        })
+        .iter()
+        .map(|e| e["data"]["title"].clone())
+        .collect();
+    assert_eq!(titles.len(), 9);
+    assert_eq!(titles[0], json!("Watched v1"));
+    assert_eq!(titles[8], json!("Watched v8"));
+
+    // A cursor is bound to its list: one from /events (same filter, sort and size) is refused
+    // by the activity, and the other way round, as is one of another record's activity.
+    let q = qs(&[
+        ("filter", r#"event eq "record.updated""#),
+        ("sort", "timestamp"),
+        ("page[size]", "4"),
+    ]);
+    let cursor_of = |r: Resp| -> String {
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["meta"]["next_cursor"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no next_cursor: {}", r.text))
+            .to_string()
+    };
+    let from_events = cursor_of(list(app, "/events", &q).await);
+    let from_activity = cursor_of(list(app, activity, &q).await);
+    let from_other = cursor_of(list(app, &format!("/records/{other}/activity"), &q).await);
+    for (path, c) in [
+        (activity, &from_events),
+        (activity, &from_other),
+        ("/events", &from_activity),
+    ] {
+        let mut q = q.clone();
+        q.push(("page[cursor]".into(), c.clone()));
+        let r = list(app, path, &q).await;
+        assert_bad(&r, "invalid_parameter", "page[cursor]", path);
+    }
+    // ...while each works where it came from.
+    for (path, c) in [("/events", &from_events), (activity, &from_activity)] {
+        let mut q = q.clone();
+        q.push(("page[cursor]".into(), c.clone()));
+        assert_eq!(list(app, path, &q).await.status, 200);
     }
 });

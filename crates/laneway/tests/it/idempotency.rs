@@ -28,6 +28,15 @@ backend_test!(
         assert_eq!(first.data()["id"], again.data()["id"]);
         assert_eq!(again.header("idempotent-replayed"), Some("true"));
         assert!(first.header("idempotent-replayed").is_none());
+        // The replay carries the ETag the first answer had, which GET agrees with.
+        let tag = first.header("etag").map(str::to_string);
+        assert!(tag.is_some());
+        assert_eq!(again.header("etag").map(str::to_string), tag);
+        let id = first.data()["id"].as_str().unwrap().to_string();
+        let got = app
+            .expect(app.req(Method::GET, &format!("/records/{id}")), 200)
+            .await;
+        assert_eq!(got.header("etag").map(str::to_string), tag);
         let list = app.get("/records?search=once", 200).await;
         assert_eq!(list.body["meta"]["total"], 1, "the write happened once");
         let created = app
