@@ -613,20 +613,37 @@ async fn lock_stage_lists(s: &mut Session, ws: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Renumbers a pipeline's stages 0..n in the given order, writing only those that moved.
+/// Renumbers a pipeline's stages 0..n in the given order, writing only those that moved, and
+/// returns a `stage.updated` event for each moved stage other than `except` (the stage the
+/// request itself changes, whose event the caller writes), so subscribers that mirror a board's
+/// column order see every position change.
 async fn renumber(
     s: &mut Session,
     ws: &str,
     stages: &mut [Stage],
     at: laneway_core::time::Timestamp,
-) -> ApiResult<()> {
+    except: Option<Uuid>,
+) -> ApiResult<Vec<NewEvent>> {
+    let mut evs = Vec::new();
     for (i, st) in stages.iter_mut().enumerate() {
         if st.position != i as i64 {
+            let old = st.position;
             st.position = i as i64;
             schema::update_stage(s, ws, st, at).await?;
+            if Some(st.id) != except {
+                evs.push(moved_stage_event(st, old));
+            }
         }
     }
-    Ok(())
+    Ok(evs)
+}
+
+fn moved_stage_event(st: &Stage, old_position: i64) -> NewEvent {
+    stage_event(
+        events::STAGE_UPDATED,
+        st,
+        Some(json!({"changes": {"position": {"old": old_position, "new": st.position}}})),
+    )
 }
 
 fn clamp_position(pos: Option<i64>, len: usize, field: &str) -> ApiResult<usize> {
@@ -701,21 +718,19 @@ async fn create_stage(
     };
     // Make room first so positions stay 0..n.
     let mut others = p.stages;
+    let mut evs = Vec::new();
     for st in others.iter_mut().skip(at_index).rev() {
         st.position += 1;
         schema::update_stage(&mut s, &ws, st, at).await?;
+        evs.push(moved_stage_event(st, st.position - 1));
     }
+    evs.reverse();
     schema::insert_stage(&mut s, &ws, pid, &stage, at)
         .await
         .map_err(|e| slug_taken(e, "A stage of this pipeline", &stage.slug))?;
     stage.pipeline_id = Some(pid);
-    event_repo::insert(
-        &mut s,
-        &ws,
-        vec![stage_event(events::STAGE_CREATED, &stage, None)],
-        at,
-    )
-    .await?;
+    evs.insert(0, stage_event(events::STAGE_CREATED, &stage, None));
+    event_repo::insert(&mut s, &ws, evs, at).await?;
     s.commit().await?;
     Ok(with_etag(&stage, StatusCode::CREATED))
 }
@@ -759,12 +774,13 @@ async fn update_stage(
         st.slug = slug_or_default("slug", Some(&slug), &st.name)?;
     }
     let at = now();
+    let mut sibling_events = Vec::new();
     if let Some(pos) = body.position {
         let p = load_pipeline(&mut s, &ws, pid).await?;
         let mut order: Vec<Stage> = p.stages.into_iter().filter(|x| x.id != id).collect();
         let idx = clamp_position(Some(pos), order.len(), "position")?;
         order.insert(idx, st.clone());
-        renumber(&mut s, &ws, &mut order, at).await?;
+        sibling_events = renumber(&mut s, &ws, &mut order, at, Some(id)).await?;
         st.position = idx as i64;
     }
     let changes = laneway_core::diff::changes(&to_value(&old), &to_value(&st));
@@ -777,7 +793,8 @@ async fn update_stage(
             &st,
             Some(json!({"changes": changes})),
         );
-        event_repo::insert(&mut s, &ws, vec![ev], at).await?;
+        sibling_events.insert(0, ev);
+        event_repo::insert(&mut s, &ws, sibling_events, at).await?;
         s.commit().await?;
     }
     Ok(with_etag(&st, StatusCode::OK))
@@ -865,13 +882,14 @@ async fn delete_stage(
     let pid = st.pipeline_id.unwrap_or_default();
     let p = load_pipeline(&mut s, &ws, pid).await?;
     let mut rest = p.stages;
-    renumber(&mut s, &ws, &mut rest, at).await?;
+    let mut evs = renumber(&mut s, &ws, &mut rest, at, None).await?;
     let ev = stage_event(
         events::STAGE_DELETED,
         &st,
         Some(json!({"deleted_at": laneway_core::time::format_ts(at)})),
     );
-    event_repo::insert(&mut s, &ws, vec![ev], at).await?;
+    evs.insert(0, ev);
+    event_repo::insert(&mut s, &ws, evs, at).await?;
     s.commit().await?;
     Ok(deleted(id))
 }

@@ -697,10 +697,15 @@ backend_test!(stage_insert_in_the_middle_renumbers, |app| async move {
         slugs_in_order(&pipeline(app, "main-sales").await),
         ["new", "qualified", "contacted", "won"]
     );
+    // stage.created, then a stage.updated for each stage that moved right.
     let ev = events_since(app, skip).await;
-    assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].0, "stage.created");
+    let names: Vec<&str> = ev.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(names, ["stage.created", "stage.updated", "stage.updated"]);
     assert_eq!(ev[0].1["id"], sid.as_str());
+    assert_eq!(ev[1].1["slug"], "contacted");
+    assert_eq!(ev[1].1["changes"]["position"], json!({"old": 1, "new": 2}));
+    assert_eq!(ev[2].1["slug"], "won");
+    assert_eq!(ev[2].1["changes"]["position"], json!({"old": 2, "new": 3}));
 
     // Position omitted → appended; beyond the end → clamped to the end; 0 → first.
     app.post(
@@ -819,10 +824,21 @@ backend_test!(stage_patch_reorders_and_renames, |app| async move {
         slugs_in_order(&pipeline(app, "main-sales").await),
         ["won", "new", "contacted"]
     );
+    // One stage.updated per stage whose position changed: the moved one and its two siblings,
+    // so a subscriber mirroring the column order sees every change.
     let ev = events_since(app, skip).await;
-    assert_eq!(ev.len(), 1, "{ev:?}");
-    assert_eq!(ev[0].0, "stage.updated");
-    assert_eq!(ev[0].1["changes"]["position"], json!({"old": 2, "new": 0}));
+    assert_eq!(ev.len(), 3, "{ev:?}");
+    let position_change = |id: &str| {
+        let (name, data) = ev
+            .iter()
+            .find(|(_, d)| d["id"] == id)
+            .unwrap_or_else(|| panic!("no event for stage {id}: {ev:?}"));
+        assert_eq!(name, "stage.updated");
+        data["changes"]["position"].clone()
+    };
+    assert_eq!(position_change(&ids[2]), json!({"old": 2, "new": 0}));
+    assert_eq!(position_change(&ids[0]), json!({"old": 0, "new": 1}));
+    assert_eq!(position_change(&ids[1]), json!({"old": 1, "new": 2}));
     // Move New to the end (clamped), rename Contacted.
     app.patch(
         &format!("/schema/stages/{}", ids[0]),
@@ -950,10 +966,21 @@ backend_test!(stage_delete_and_move_to, |app| async move {
         assert_eq!(e.1["pipeline_id"], main["id"]);
     }
     assert_eq!(ev.iter().filter(|e| e.0 == "record.updated").count(), 2);
-    let last = ev.last().unwrap();
-    assert_eq!(last.0, "stage.deleted");
-    assert_eq!(last.1["id"], new.as_str());
-    assert!(last.1["deleted_at"].is_string());
+    // stage.deleted, then stage.updated for the stages that moved up to close the gap.
+    let del = ev.iter().position(|e| e.0 == "stage.deleted").unwrap();
+    assert_eq!(ev[del].1["id"], new.as_str());
+    assert!(ev[del].1["deleted_at"].is_string());
+    let after: Vec<(&str, Value)> = ev[del + 1..]
+        .iter()
+        .map(|e| (e.0.as_str(), e.1["changes"]["position"].clone()))
+        .collect();
+    assert_eq!(
+        after,
+        [
+            ("stage.updated", json!({"old": 1, "new": 0})),
+            ("stage.updated", json!({"old": 2, "new": 1}))
+        ]
+    );
     // The pipeline renumbered.
     let p = pipeline(app, "main-sales").await;
     assert_eq!(slugs_in_order(&p), ["contacted", "won"]);
@@ -965,7 +992,9 @@ backend_test!(stage_delete_and_move_to, |app| async move {
         .await;
     let ev = events_since(app, skip).await;
     let names: Vec<&str> = ev.iter().map(|e| e.0.as_str()).collect();
-    assert_eq!(names, ["stage.deleted"]);
+    // Won moved from 1 to 0.
+    assert_eq!(names, ["stage.deleted", "stage.updated"]);
+    assert_eq!(ev[1].1["slug"], "won");
     assert_eq!(slugs_in_order(&pipeline(app, "main-sales").await), ["won"]);
     app.delete(&format!("/schema/stages/{contacted}"), 404)
         .await;
