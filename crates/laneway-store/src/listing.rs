@@ -590,17 +590,6 @@ fn like_escaped(e: SimpleExpr, pattern: String) -> SimpleExpr {
     Expr::expr(e).like(LikeExpr::new(pattern).escape('\\'))
 }
 
-fn escape_like(s: &str) -> String {
-    let mut p = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if matches!(ch, '\\' | '%' | '_') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p
-}
-
 /// Lowercases ASCII letters only, identically on both backends (SQLite's `lower()` folds
 /// ASCII only; PostgreSQL's folds every letter its locale knows).
 fn lower(backend: Backend, e: SimpleExpr) -> SimpleExpr {
@@ -841,15 +830,24 @@ fn apply(reg: &Registry, f: &Field, op: Op, lits: &[Lit], ctx: &Ctx) -> SimpleEx
         Op::Contains if f.kind == Kind::Tags => tags_contain(reg, f, &text_needle(&lits[0]), ctx),
         Op::Contains => like_escaped(
             folded(),
-            format!("%{}%", escape_like(&fold(&text_needle(&lits[0])))),
+            format!(
+                "%{}%",
+                crate::repo::escape_like(&fold(&text_needle(&lits[0])))
+            ),
         ),
         Op::StartsWith => like_escaped(
             folded(),
-            format!("{}%", escape_like(&fold(&text_needle(&lits[0])))),
+            format!(
+                "{}%",
+                crate::repo::escape_like(&fold(&text_needle(&lits[0])))
+            ),
         ),
         Op::EndsWith => like_escaped(
             folded(),
-            format!("%{}", escape_like(&fold(&text_needle(&lits[0])))),
+            format!(
+                "%{}",
+                crate::repo::escape_like(&fold(&text_needle(&lits[0])))
+            ),
         ),
         // `%` and `_` are wildcards; a backslash is a plain character on both backends
         // (PostgreSQL's LIKE would otherwise take it as its escape character).

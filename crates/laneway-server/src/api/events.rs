@@ -55,21 +55,10 @@ async fn list_events(
     auth: Reader,
     q: Params,
 ) -> ApiResult<Response> {
-    let mut f = EventQuery::default();
-    if let Some(names) = q.string("event").or_else(|| q.string("events")) {
-        for n in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            if !laneway_core::events::ALL.contains(&n) {
-                return Err(ApiError::bad_request(
-                    "invalid_parameter",
-                    format!(
-                        "Unknown event name '{n}'; valid names: {}",
-                        laneway_core::events::ALL.join(", ")
-                    ),
-                ));
-            }
-            f.names.push(n.to_string());
-        }
-    }
+    let f = EventQuery {
+        names: event_names(&q, ["event", "events"])?,
+        ..Default::default()
+    };
     let reg = events::registry();
     let ctx = super::listing::ctx(&state, &auth);
     let req = super::listing::ListRequest::parse(
@@ -153,7 +142,7 @@ async fn stream_events(
     q: Params,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let names = stream_event_names(&q)?;
+    let names = event_names(&q, ["events", "event"])?;
     let resume = resume_point(&headers, &q)?;
     let wake = state.db.events_changed();
     let mut s = state.db.read().await?;
@@ -187,12 +176,11 @@ async fn stream_events(
     Ok(resp)
 }
 
-/// `events=` (or `event=`): names checked as `GET /events` checks its `event` parameter.
-fn stream_event_names(q: &Params) -> ApiResult<Vec<String>> {
-    let (param, raw) = match (q.string("events"), q.string("event")) {
-        (Some(v), _) => ("events", v),
-        (None, Some(v)) => ("event", v),
-        (None, None) => return Ok(vec![]),
+/// The event names of `?event=` / `?events=` (comma-separated; the first of `params` present
+/// wins), each checked against the canonical names: a 400 naming the parameter otherwise.
+fn event_names(q: &Params, params: [&'static str; 2]) -> ApiResult<Vec<String>> {
+    let Some((param, raw)) = params.into_iter().find_map(|p| q.string(p).map(|v| (p, v))) else {
+        return Ok(vec![]);
     };
     let mut names = vec![];
     for n in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {

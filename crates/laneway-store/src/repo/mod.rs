@@ -37,18 +37,21 @@ pub fn count_of(q: &SelectStatement) -> SelectStatement {
     c
 }
 
-/// A LIKE pattern matching `needle` anywhere, with `\`, `%` and `_` taken literally.
-pub(crate) fn contains_pattern(needle: &str) -> String {
-    let mut p = String::with_capacity(needle.len() + 2);
-    p.push('%');
-    for ch in needle.chars() {
+/// `s` with `\`, `%` and `_` escaped (by `\`), so a LIKE pattern takes them literally.
+pub(crate) fn escape_like(s: &str) -> String {
+    let mut p = String::with_capacity(s.len());
+    for ch in s.chars() {
         if matches!(ch, '\\' | '%' | '_') {
             p.push('\\');
         }
         p.push(ch);
     }
-    p.push('%');
     p
+}
+
+/// A LIKE pattern matching `needle` anywhere, with `\`, `%` and `_` taken literally.
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    format!("%{}%", escape_like(needle))
 }
 
 /// Case-insensitive search text: the same Unicode lowercasing on both backends, done here so
