@@ -71,7 +71,7 @@ async fn list_events(
     )?;
     let mut s = state.db.read().await?;
     let page = events::list(&mut s, auth.ws(), &f, &reg, &ctx, &req.spec).await?;
-    Ok(req.respond(page, &state.cursor_key))
+    Ok(req.respond(page))
 }
 
 /// Get an event

@@ -65,7 +65,7 @@ async fn list_keys(State(state): State<AppState>, auth: Admin, q: Params) -> Api
     )?;
     let mut s = state.db.read().await?;
     let page = keys::list(&mut s, auth.ws(), &reg, &ctx, &req.spec).await?;
-    Ok(req.respond(page, &state.cursor_key))
+    Ok(req.respond(page))
 }
 
 /// Get an API key

@@ -69,6 +69,8 @@ pub struct ListRequest {
     fingerprint: String,
     path: String,
     pairs: Vec<(String, String)>,
+    /// Signs the cursors of the answer.
+    cursor_key: Vec<u8>,
 }
 
 fn filter_error(e: FilterError, param: &str) -> ApiError {
@@ -188,11 +190,12 @@ impl ListRequest {
             fingerprint,
             path: path.to_string(),
             pairs,
+            cursor_key: cursor_key.to_vec(),
         })
     }
 
     /// The answer for a page the store returned for this request.
-    pub fn respond<T: Serialize>(&self, page: Listed<T>, cursor_key: &[u8]) -> Response {
+    pub fn respond<T: Serialize>(&self, page: Listed<T>) -> Response {
         match &self.mode {
             Mode::Offset(p) => super::page(page.items, page.total.unwrap_or(0), *p),
             Mode::Cursor { size, from } => {
@@ -211,10 +214,10 @@ impl ListRequest {
                 };
                 let next = last
                     .filter(|_| has_next)
-                    .map(|k| encode_cursor(Dir::Next, &k, &self.fingerprint, cursor_key));
+                    .map(|k| encode_cursor(Dir::Next, &k, &self.fingerprint, &self.cursor_key));
                 let prev = first
                     .filter(|_| has_prev)
-                    .map(|k| encode_cursor(Dir::Prev, &k, &self.fingerprint, cursor_key));
+                    .map(|k| encode_cursor(Dir::Prev, &k, &self.fingerprint, &self.cursor_key));
                 let next_url = next.as_deref().map(|c| self.url(c));
                 let prev_url = prev.as_deref().map(|c| self.url(c));
                 let links: Vec<&String> = [&next_url, &prev_url].into_iter().flatten().collect();

@@ -112,7 +112,7 @@ async fn list_members(
     )?;
     let mut s = state.db.read().await?;
     let page = members::list(&mut s, auth.ws(), &reg, &ctx, &req.spec).await?;
-    Ok(req.respond(page, &state.cursor_key))
+    Ok(req.respond(page))
 }
 
 /// Get a member

@@ -164,7 +164,7 @@ async fn list_tasks(State(state): State<AppState>, auth: Reader, q: Params) -> A
     )?;
     let mut s = state.db.read().await?;
     let page = tasks::list(&mut s, auth.ws(), &f, &reg, &ctx, &req.spec).await?;
-    Ok(req.respond(page, &state.cursor_key))
+    Ok(req.respond(page))
 }
 
 /// Get a task

@@ -119,7 +119,7 @@ async fn list_records(
         &state.cursor_key,
     )?;
     let page = records::list(&mut s, auth.ws(), &f, &reg, &ctx, &req.spec).await?;
-    Ok(req.respond(page, &state.cursor_key))
+    Ok(req.respond(page))
 }
 
 /// Get a record
@@ -453,5 +453,5 @@ async fn list_record_activity(
         ..Default::default()
     };
     let page = event_repo::list(&mut s, auth.ws(), &f, &reg, &ctx, &req.spec).await?;
-    Ok(req.respond(page, &state.cursor_key))
+    Ok(req.respond(page))
 }
