@@ -29,7 +29,12 @@ pub fn format_ts(t: Timestamp) -> String {
 
 /// Parses any RFC 3339 instant (offsets allowed) into UTC milliseconds.
 pub fn parse_ts(s: &str) -> Option<Timestamp> {
-    OffsetDateTime::parse(s, &Rfc3339).ok().map(truncate_ms)
+    let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+    // An instant whose UTC form falls outside years 1..=9999 (`9999-12-31T23:00:00-05:00`)
+    // has no UTC timestamp: not an instant we accept.
+    t.checked_to_offset(UtcOffset::UTC)
+        .filter(|u| (1..=9999).contains(&u.year()))
+        .map(truncate_ms)
 }
 
 /// `YYYY-MM-DD`.
@@ -82,6 +87,13 @@ pub mod serde_date_opt {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn out_of_range_instants_are_refused_not_a_panic() {
+        assert_eq!(super::parse_ts("9999-12-31T23:00:00-05:00"), None);
+        assert_eq!(super::parse_ts("0001-01-01T00:30:00+01:00"), None);
+        assert!(super::parse_ts("9999-12-31T23:00:00+05:00").is_some());
+    }
+
     use super::*;
 
     #[test]
