@@ -6,11 +6,16 @@
 //! the SQL they become is the business of the field registry that compiles it. Every node keeps
 //! where it was written ([`Loc`]) so errors found later can still point at the text.
 
+mod eval;
 mod json;
 mod parse;
 mod print;
 mod suggest;
 
+pub use eval::{
+    check, evaluate, matches, resource_fields, EvalCtx, FieldDef, FieldKind, ResourceFields,
+    PIPELINE_FIELDS, RECORD_FIELDS, RESOURCES, STAGE_FIELDS, TASK_FIELDS,
+};
 pub use json::parse_json;
 pub use parse::parse_str;
 pub use print::{to_json, to_string};
