@@ -11,7 +11,7 @@ pub mod model;
 pub mod position;
 pub mod slug;
 pub mod time;
-pub mod webhook_sig;
 pub mod webhook;
+pub mod webhook_sig;
 
 pub use error::DomainError;

@@ -311,13 +311,31 @@ mod tests {
 
     #[test]
     fn canonical_names() {
-        assert_eq!(canonical_pattern("task:create").as_deref(), Some("task.created"));
-        assert_eq!(canonical_pattern("contact:update").as_deref(), Some("contact.updated"));
-        assert_eq!(canonical_pattern("comment:create").as_deref(), Some("comment.created"));
-        assert_eq!(canonical_pattern("company:delete").as_deref(), Some("company.deleted"));
+        assert_eq!(
+            canonical_pattern("task:create").as_deref(),
+            Some("task.created")
+        );
+        assert_eq!(
+            canonical_pattern("contact:update").as_deref(),
+            Some("contact.updated")
+        );
+        assert_eq!(
+            canonical_pattern("comment:create").as_deref(),
+            Some("comment.created")
+        );
+        assert_eq!(
+            canonical_pattern("company:delete").as_deref(),
+            Some("company.deleted")
+        );
         assert_eq!(canonical_pattern("board.*").as_deref(), Some("pipeline.*"));
-        assert_eq!(canonical_pattern("project.updated").as_deref(), Some("stage.updated"));
-        assert_eq!(canonical_pattern("task.moved").as_deref(), Some("record.moved"));
+        assert_eq!(
+            canonical_pattern("project.updated").as_deref(),
+            Some("stage.updated")
+        );
+        assert_eq!(
+            canonical_pattern("task.moved").as_deref(),
+            Some("record.moved")
+        );
         assert_eq!(canonical_pattern("record.*").as_deref(), Some("record.*"));
         assert_eq!(canonical_pattern("*").as_deref(), Some("*"));
         assert_eq!(canonical_pattern("ping").as_deref(), Some("ping"));

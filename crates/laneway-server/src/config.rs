@@ -17,6 +17,57 @@ pub struct ServerConfig {
     pub rate_limit: u32,
     /// Events older than this many days are deleted (hourly, in batches); 0 keeps them forever.
     pub event_retention_days: u32,
+    pub webhooks: WebhookConfig,
+}
+
+/// The delivery engine's settings (spec webhooks.md, "Server settings").
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// How long one attempt may take.
+    pub timeout: Duration,
+    /// The wait before each attempt; the first entry is the initial attempt's.
+    pub retry_schedule: Vec<Duration>,
+    /// Consecutive failed attempts that disable a webhook.
+    pub disable_after: u32,
+    /// Deliveries of one webhook in flight at once, across every process.
+    pub concurrency: u32,
+    /// Lets webhooks target http://, private, loopback and link-local addresses.
+    pub allow_private_targets: bool,
+    /// Finished deliveries kept per webhook.
+    pub history: u64,
+    /// Webhooks per workspace.
+    pub max_webhooks: u32,
+    /// Deliveries per workspace per calendar month (UTC); 0 is unlimited.
+    pub max_deliveries_per_month: u64,
+    /// Run the delivery engine in this process (tests of the API alone turn it off).
+    pub engine: bool,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            retry_schedule: laneway_core::webhook::parse_schedule(
+                laneway_core::webhook::DEFAULT_SCHEDULE,
+            )
+            .unwrap_or_default(),
+            disable_after: 5,
+            concurrency: 10,
+            allow_private_targets: false,
+            history: 100,
+            max_webhooks: 20,
+            max_deliveries_per_month: 0,
+            engine: true,
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// How long a claim on a delivery lasts: an attempt plus room to record it. A process that
+    /// dies mid-delivery holds its deliveries this long at most.
+    pub fn lease(&self) -> Duration {
+        self.timeout + Duration::from_secs(15)
+    }
 }
 
 impl ServerConfig {
@@ -28,6 +79,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             rate_limit: 100,
             event_retention_days: 0,
+            webhooks: WebhookConfig::default(),
         }
     }
 }

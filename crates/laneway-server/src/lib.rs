@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod state;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -56,6 +57,10 @@ pub async fn prepare(config: ServerConfig) -> anyhow::Result<Prepared> {
             cursor_key: Arc::new(cursor_key.into_bytes()),
             db,
             limiter: api::ratelimit::Limiter::new(config.rate_limit),
+            webhooks: Arc::new(
+                webhooks::Runtime::new(config.webhooks.clone())
+                    .context("cannot set up the webhook sender")?,
+            ),
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
         },
@@ -85,6 +90,14 @@ pub async fn serve(
         let stop = stop.clone();
         tokio::spawn(async move { db.run_event_wakeups(stop).await })
     };
+    let engine = state.config.webhooks.engine.then(|| {
+        tokio::spawn(webhooks::run(
+            state.db.clone(),
+            state.webhooks.clone(),
+            stop.clone(),
+            grace,
+        ))
+    });
     let app = api::app(state.clone());
     let signal = shutdown.clone();
     let server =
@@ -108,6 +121,14 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("event wake-up task did not stop in time");
+    }
+    if let Some(engine) = engine {
+        if tokio::time::timeout(grace + std::time::Duration::from_secs(15), engine)
+            .await
+            .is_err()
+        {
+            tracing::warn!("webhook engine did not stop in time");
+        }
     }
     state.db.close().await;
     Ok(())

@@ -18,4 +18,6 @@ pub struct AppState {
     /// Cancelled when the server shuts down: responses that never end on their own (the event
     /// stream) end on it, so they do not hold up the drain of in-flight requests.
     pub shutdown: CancellationToken,
+    /// The webhook sender and the dispatcher's wake-up (`webhooks`).
+    pub webhooks: Arc<crate::webhooks::Runtime>,
 }

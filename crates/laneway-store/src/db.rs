@@ -217,6 +217,15 @@ impl Db {
     }
 }
 
+/// Kinds of server-wide serialisation (see [`Session::lock_global`]).
+#[derive(Debug, Clone, Copy)]
+#[repr(i64)]
+pub enum GlobalLock {
+    /// Claiming webhook deliveries (per-webhook concurrency and rate limits hold across
+    /// processes).
+    WebhookClaim = 7_361_748,
+}
+
 /// Kinds of per-workspace serialisation (see [`Session::lock_workspace`]).
 #[derive(Debug, Clone, Copy)]
 #[repr(i32)]
@@ -379,6 +388,18 @@ impl Session {
             sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                 .bind(what as i32)
                 .bind(ws)
+                .execute(c)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Serialises one kind of server-wide work across processes until the transaction ends
+    /// (PostgreSQL advisory lock; SQLite's write transaction already excludes other writers).
+    pub async fn lock_global(&mut self, what: GlobalLock) -> StoreResult<()> {
+        if let Conn::Pg(c) = self.conn() {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(what as i64)
                 .execute(c)
                 .await?;
         }

@@ -13,6 +13,6 @@ pub mod repo;
 mod row;
 pub mod tables;
 
-pub use db::{redact_url, Backend, Db, DbOptions, Session, WorkspaceLock};
+pub use db::{redact_url, Backend, Db, DbOptions, GlobalLock, Session, WorkspaceLock};
 pub use error::{StoreError, StoreResult};
 pub use row::{FromRow, Row};

@@ -16,6 +16,7 @@ pub trait Row {
     fn string(&self, col: &str) -> StoreResult<String>;
     fn string_opt(&self, col: &str) -> StoreResult<Option<String>>;
     fn i64(&self, col: &str) -> StoreResult<i64>;
+    fn i64_opt(&self, col: &str) -> StoreResult<Option<i64>>;
     fn bool(&self, col: &str) -> StoreResult<bool>;
     fn json(&self, col: &str) -> StoreResult<Value>;
     fn date_opt(&self, col: &str) -> StoreResult<Option<Date>>;
@@ -51,6 +52,10 @@ macro_rules! common_columns {
         }
         fn i64(&self, col: &str) -> StoreResult<i64> {
             self.try_get::<i64, _>(col).map_err(|e| decode_err(col, e))
+        }
+        fn i64_opt(&self, col: &str) -> StoreResult<Option<i64>> {
+            self.try_get::<Option<i64>, _>(col)
+                .map_err(|e| decode_err(col, e))
         }
         fn bool(&self, col: &str) -> StoreResult<bool> {
             self.try_get::<bool, _>(col).map_err(|e| decode_err(col, e))

@@ -147,3 +147,74 @@ pub enum Settings {
     Name,
     Value,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum Webhooks {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    Url,
+    Events,
+    PipelineId,
+    RecordId,
+    Filter,
+    Ordering,
+    RateLimit,
+    IsActive,
+    DisabledReason,
+    Secret,
+    PreviousSecret,
+    PreviousSecretUntil,
+    LastTriggeredAt,
+    LastStatus,
+    FailureCount,
+    RateWindowStart,
+    RateWindowCount,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum WebhookDeliveries {
+    Table,
+    Seq,
+    Id,
+    WorkspaceId,
+    WebhookId,
+    EventId,
+    Event,
+    ResourceKey,
+    Payload,
+    Status,
+    Attempts,
+    SeriesStart,
+    DueAt,
+    LeaseToken,
+    LastStatusCode,
+    LastError,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum WebhookAttempts {
+    Table,
+    Id,
+    DeliveryId,
+    Attempt,
+    StartedAt,
+    DurationMs,
+    StatusCode,
+    Error,
+    ResponseHeaders,
+    ResponseBody,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum WebhookFanout {
+    Table,
+    Id,
+    Tx,
+    Seq,
+}

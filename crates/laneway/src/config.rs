@@ -24,6 +24,14 @@ pub struct FileConfig {
     pub shutdown_grace_secs: Option<u64>,
     pub rate_limit: Option<u32>,
     pub event_retention_days: Option<u32>,
+    pub webhook_timeout: Option<String>,
+    pub webhook_retry_schedule: Option<String>,
+    pub webhook_disable_after: Option<u32>,
+    pub webhook_concurrency: Option<u32>,
+    pub webhook_history: Option<u64>,
+    pub allow_private_webhook_targets: Option<bool>,
+    pub max_webhooks: Option<u32>,
+    pub max_deliveries_per_month: Option<u64>,
 }
 
 impl FileConfig {

@@ -83,6 +83,30 @@ struct ServeArgs {
     /// Delete events older than this many days (hourly); 0 keeps them forever (default 0)
     #[arg(long, env = "LANEWAY_EVENT_RETENTION_DAYS")]
     event_retention_days: Option<u32>,
+    /// How long one webhook attempt may take, e.g. 10s or 500ms (default 10s)
+    #[arg(long, env = "LANEWAY_WEBHOOK_TIMEOUT")]
+    webhook_timeout: Option<String>,
+    /// Waits before each webhook attempt, comma-separated (default 0s,5s,5m,30m,2h,5h,10h,10h)
+    #[arg(long, env = "LANEWAY_WEBHOOK_RETRY_SCHEDULE")]
+    webhook_retry_schedule: Option<String>,
+    /// Consecutive failed attempts that disable a webhook (default 5)
+    #[arg(long, env = "LANEWAY_WEBHOOK_DISABLE_AFTER")]
+    webhook_disable_after: Option<u32>,
+    /// Deliveries in flight per webhook (default 10)
+    #[arg(long, env = "LANEWAY_WEBHOOK_CONCURRENCY")]
+    webhook_concurrency: Option<u32>,
+    /// Finished deliveries kept per webhook (default 100)
+    #[arg(long, env = "LANEWAY_WEBHOOK_HISTORY")]
+    webhook_history: Option<u64>,
+    /// Allow webhooks to http://, private, loopback and link-local addresses
+    #[arg(long, env = "LANEWAY_ALLOW_PRIVATE_WEBHOOK_TARGETS", num_args = 0..=1, default_missing_value = "true")]
+    allow_private_webhook_targets: Option<bool>,
+    /// Webhooks per workspace (default 20)
+    #[arg(long, env = "LANEWAY_MAX_WEBHOOKS")]
+    max_webhooks: Option<u32>,
+    /// Webhook deliveries per workspace per month; 0 is unlimited (default 0)
+    #[arg(long, env = "LANEWAY_MAX_DELIVERIES_PER_MONTH")]
+    max_deliveries_per_month: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -406,6 +430,48 @@ async fn serve(cli: &Cli, file: &FileConfig, args: &ServeArgs) -> anyhow::Result
         args.event_retention_days,
         file.event_retention_days,
         cfg.event_retention_days,
+    );
+    let w = &mut cfg.webhooks;
+    if let Some(t) = args
+        .webhook_timeout
+        .clone()
+        .or(file.webhook_timeout.clone())
+    {
+        w.timeout = laneway_core::webhook::parse_duration(&t)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| anyhow!("invalid webhook timeout '{t}': expected e.g. 10s or 500ms"))?;
+    }
+    if let Some(t) = args
+        .webhook_retry_schedule
+        .clone()
+        .or(file.webhook_retry_schedule.clone())
+    {
+        w.retry_schedule = laneway_core::webhook::parse_schedule(&t)
+            .map_err(|e| anyhow!("invalid webhook retry schedule: {e}"))?;
+    }
+    w.disable_after = pick(
+        args.webhook_disable_after,
+        file.webhook_disable_after,
+        w.disable_after,
+    )
+    .max(1);
+    w.concurrency = pick(
+        args.webhook_concurrency,
+        file.webhook_concurrency,
+        w.concurrency,
+    )
+    .max(1);
+    w.history = pick(args.webhook_history, file.webhook_history, w.history).max(1);
+    w.allow_private_targets = pick(
+        args.allow_private_webhook_targets,
+        file.allow_private_webhook_targets,
+        w.allow_private_targets,
+    );
+    w.max_webhooks = pick(args.max_webhooks, file.max_webhooks, w.max_webhooks);
+    w.max_deliveries_per_month = pick(
+        args.max_deliveries_per_month,
+        file.max_deliveries_per_month,
+        w.max_deliveries_per_month,
     );
     let url = cfg.database_url.clone();
     let prepared = laneway_server::prepare(cfg)

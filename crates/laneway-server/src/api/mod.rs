@@ -16,6 +16,7 @@ pub mod members_checks {
 mod records;
 mod schema;
 mod tasks;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tasks::router())
         .merge(records::router())
         .merge(events::router())
+        .merge(webhooks::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);

@@ -180,6 +180,17 @@ impl Position {
     }
 }
 
+impl Position {
+    /// A position from its parts, as stored by a reader that persists where it is.
+    pub fn from_parts(tx: i64, seq: i64) -> Position {
+        Position { tx, seq }
+    }
+    /// The parts, for storing (see [`Position::from_parts`]).
+    pub fn parts(&self) -> (i64, i64) {
+        (self.tx, self.seq)
+    }
+}
+
 impl std::fmt::Display for Position {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.encode())
@@ -248,6 +259,62 @@ pub async fn read_after(
     }
     let rows: Vec<Positioned> = s.fetch_all(&q).await?;
     Ok(rows.into_iter().map(|Positioned(p, e)| (p, e)).collect())
+}
+
+/// An event read from the log with its position and the resource it is about.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub position: Position,
+    pub event: Event,
+    pub resource_type: String,
+    pub resource_id: String,
+}
+
+impl FromRow for LogEntry {
+    fn from_row(r: &dyn Row) -> StoreResult<Self> {
+        Ok(LogEntry {
+            position: Position {
+                tx: r.i64("tx_n")?,
+                seq: r.i64("seq")?,
+            },
+            event: Event::from_row(r)?,
+            resource_type: r.string("resource_type")?,
+            resource_id: r.string("resource_id")?,
+        })
+    }
+}
+
+/// [`read_after`] over every workspace, with each event's resource (the webhook fan-out).
+pub async fn read_log(
+    s: &mut Session,
+    after: Option<Position>,
+    limit: u64,
+) -> StoreResult<Vec<LogEntry>> {
+    let backend = s.backend();
+    let mut q = log_query(backend, None, after, &[]);
+    q.column(E::Seq)
+        .expr_as(tx_number(backend), Alias::new("tx_n"))
+        .columns([
+            E::Id,
+            E::Event,
+            E::WorkspaceId,
+            E::CreatedAt,
+            E::Data,
+            E::ResourceType,
+            E::ResourceId,
+        ])
+        .limit(limit.max(1));
+    match backend {
+        Backend::Postgres => {
+            q.and_where(Expr::cust(format!(r#""tx" < {HORIZON}"#)))
+                .order_by(E::Tx, Order::Asc)
+                .order_by(E::Seq, Order::Asc);
+        }
+        Backend::Sqlite => {
+            q.order_by(E::Seq, Order::Asc);
+        }
+    }
+    s.fetch_all(&q).await
 }
 
 /// Whether events after `after` have committed but cannot be read yet because an older

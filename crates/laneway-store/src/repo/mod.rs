@@ -8,6 +8,7 @@ pub mod records;
 pub mod schema;
 pub mod settings;
 pub mod tasks;
+pub mod webhooks;
 pub mod workspaces;
 
 use sea_query::{Alias, Asterisk, Expr, Func, SelectStatement, SimpleExpr};

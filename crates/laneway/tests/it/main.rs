@@ -14,8 +14,10 @@ mod kanvo;
 mod members_keys;
 mod openapi;
 mod ratelimit;
+mod receiver;
 mod records;
 mod schema;
 mod tasks;
+mod webhooks;
 
 pub use support::{Backend, TestApp};

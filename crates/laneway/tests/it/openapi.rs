@@ -23,6 +23,14 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/schema/pipelines/{id}", &["get", "patch", "delete"]),
     ("/schema/pipelines/{id}/stages", &["post"]),
     ("/schema/stages/{id}", &["get", "patch", "delete"]),
+    ("/webhooks", &["get", "post", "delete"]),
+    ("/webhooks/{id}", &["get", "patch", "delete"]),
+    ("/webhooks/{id}/rotate-secret", &["post"]),
+    ("/webhooks/{id}/test", &["post"]),
+    ("/webhooks/{id}/deliveries", &["get"]),
+    ("/webhooks/{id}/deliveries/{delivery_id}", &["get"]),
+    ("/webhooks/{id}/deliveries/{delivery_id}/redeliver", &["post"]),
+    ("/webhooks/{id}/recover", &["post"]),
     ("/records", &["get", "post"]),
     ("/records/{id}", &["get", "patch", "delete"]),
     ("/records/{id}/activity", &["get"]),
@@ -41,6 +49,8 @@ const LISTS: &[&str] = &[
     "/records/{id}/activity",
     "/records/tasks",
     "/events",
+    "/webhooks",
+    "/webhooks/{id}/deliveries",
 ];
 
 const HTTP_METHODS: &[&str] = &[
@@ -138,9 +148,23 @@ async fn document_describes_every_route() {
                 .iter()
                 .find(|(s, _)| s.starts_with('2'))
                 .unwrap_or_else(|| panic!("{what}: no 2xx response"));
-            let expected_status = if method == "post" { "201" } else { "200" };
+            let expected_status = match (method.as_str(), path.as_str()) {
+                // The webhook delete of the spec answers 204 No Content.
+                ("delete", "/webhooks/{id}") => "204",
+                // Actions on a webhook (rotate, test, redeliver, recover) create nothing.
+                ("post", p) if p.starts_with("/webhooks/") => "200",
+                ("post", _) => "201",
+                _ => "200",
+            };
             assert_eq!(status, expected_status, "{what}");
-            if path == "/events/stream" {
+            if status == "204" {
+                assert!(
+                    resolve(doc, &op["responses"][status])
+                        .get("content")
+                        .is_none(),
+                    "{what}: 204 has no body"
+                );
+            } else if path == "/events/stream" {
                 // Server-Sent Events, not a JSON envelope.
                 let content = &resolve(doc, &op["responses"][status])["content"];
                 assert!(
@@ -196,7 +220,7 @@ async fn document_describes_every_route() {
                 "{what}: {scope}"
             );
             if method == "get" {
-                let needed = if path.starts_with("/keys") {
+                let needed = if path.starts_with("/keys") || path.starts_with("/webhooks") {
                     "admin"
                 } else {
                     "read"

@@ -1,0 +1,83 @@
+-- Webhooks (spec webhooks.md): subscriptions, their deliveries (one per event and webhook) and
+-- every attempt of each delivery.
+
+CREATE TABLE webhooks (
+    id                     TEXT PRIMARY KEY,
+    workspace_id           TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    name                   TEXT NOT NULL,
+    url                    TEXT NOT NULL,
+    events                 JSONB NOT NULL,
+    pipeline_id            UUID,
+    record_id              UUID,
+    filter                 TEXT,
+    ordering               TEXT NOT NULL DEFAULT 'none',
+    rate_limit             BIGINT,
+    is_active              BOOLEAN NOT NULL,
+    disabled_reason        TEXT,
+    -- Needed in the clear to sign; never logged, never in a list or get response.
+    secret                 TEXT NOT NULL,
+    previous_secret        TEXT,
+    previous_secret_until  TIMESTAMPTZ,
+    last_triggered_at      TIMESTAMPTZ,
+    last_status            BIGINT,
+    failure_count          BIGINT NOT NULL DEFAULT 0,
+    -- The one-second window of `rate_limit`: when it began and how many were sent in it.
+    rate_window_start      TIMESTAMPTZ,
+    rate_window_count      BIGINT NOT NULL DEFAULT 0,
+    created_at             TIMESTAMPTZ NOT NULL,
+    updated_at             TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX webhooks_url ON webhooks (workspace_id, url);
+CREATE INDEX webhooks_list ON webhooks (workspace_id, created_at, id);
+
+-- `seq` is the fan-out order (event commit order: fan-out runs one transaction at a time under
+-- the webhook_fanout row lock), which per-resource ordering follows. `due_at` is when a pending
+-- delivery is next tried, or when an in-flight claim's lease ends.
+CREATE TABLE webhook_deliveries (
+    seq               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id                UUID NOT NULL UNIQUE,
+    workspace_id      TEXT NOT NULL,
+    webhook_id        TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event_id          UUID NOT NULL,
+    event             TEXT NOT NULL,
+    resource_key      TEXT NOT NULL,
+    payload           TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    attempts          BIGINT NOT NULL DEFAULT 0,
+    series_start      BIGINT NOT NULL DEFAULT 0,
+    due_at            TIMESTAMPTZ NOT NULL,
+    lease_token       UUID,
+    last_status_code  BIGINT,
+    last_error        TEXT,
+    created_at        TIMESTAMPTZ NOT NULL,
+    updated_at        TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (webhook_id, event_id);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at) WHERE status IN ('pending', 'in_flight');
+CREATE INDEX webhook_deliveries_list ON webhook_deliveries (webhook_id, created_at, id);
+CREATE INDEX webhook_deliveries_order ON webhook_deliveries (webhook_id, seq);
+CREATE INDEX webhook_deliveries_resource ON webhook_deliveries (webhook_id, resource_key, seq);
+CREATE INDEX webhook_deliveries_month ON webhook_deliveries (workspace_id, created_at);
+
+CREATE TABLE webhook_attempts (
+    id                UUID PRIMARY KEY,
+    delivery_id       UUID NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    attempt           BIGINT NOT NULL,
+    started_at        TIMESTAMPTZ NOT NULL,
+    duration_ms       BIGINT NOT NULL,
+    status_code       BIGINT,
+    error             TEXT,
+    response_headers  JSONB,
+    response_body     TEXT
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, started_at);
+
+-- How far the fan-out has read the event log, as a (tx, seq) position (repo::events). No
+-- webhook exists before this migration, so it starts past every settled event.
+CREATE TABLE webhook_fanout (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    tx   BIGINT NOT NULL,
+    seq  BIGINT NOT NULL
+);
+INSERT INTO webhook_fanout (id, tx, seq)
+SELECT 1, CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint), 0;
