@@ -205,3 +205,18 @@ async fn in_scope(
     }
     Ok(true)
 }
+
+/// Fans out until every settled event is read (tools and tests; the engine does this on its
+/// own). Gives up after `within`, returning whether it caught up.
+pub async fn catch_up(db: &Db, cfg: &WebhookConfig, within: std::time::Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        match pass(db, cfg).await {
+            Ok(p) if p.events == 0 && !p.busy => return true,
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "fan-out pass failed"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}

@@ -497,13 +497,27 @@ pub async fn position_of(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Opt
 /// index range, not a scan for old rows among new ones. Events are stored in time order (give
 /// or take the clock skew between processes), so the old ones are that prefix; one stored out
 /// of order is purged on a later run.
+///
+/// Events the webhook fan-out has not read yet are kept whatever their age, so a retention
+/// shorter than an outage never drops a delivery.
 pub async fn purge_before(s: &mut Session, before: Timestamp, batch: u64) -> StoreResult<u64> {
-    let oldest = Query::select()
+    let backend = s.backend();
+    let mut oldest = Query::select()
         .column(E::Seq)
         .from(E::Table)
         .order_by(E::Seq, Order::Asc)
         .limit(batch.max(1))
         .to_owned();
+    if let Some(fanned) = super::webhooks::peek_fanout_position(s).await? {
+        let (tx, seq) = fanned.parts();
+        match backend {
+            Backend::Postgres => oldest.and_where(Expr::cust_with_values(
+                r#"("tx", "seq") <= (CAST(CAST($1 AS text) AS xid8), $2)"#,
+                [tx, seq],
+            )),
+            Backend::Sqlite => oldest.and_where(Expr::col(E::Seq).lte(seq)),
+        };
+    }
     let q = Query::delete()
         .from_table(E::Table)
         .and_where(Expr::col(E::Seq).in_subquery(oldest))

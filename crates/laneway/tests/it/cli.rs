@@ -23,6 +23,11 @@ pub(crate) struct Served {
 }
 
 pub(crate) async fn serve(db_url: &str) -> Served {
+    serve_with(db_url, &[]).await
+}
+
+/// `laneway serve` with extra flags.
+pub(crate) async fn serve_with(db_url: &str, extra: &[&str]) -> Served {
     let mut child = Command::new(BIN)
         .args([
             "serve",
@@ -33,6 +38,7 @@ pub(crate) async fn serve(db_url: &str) -> Served {
             "--database-url",
             db_url,
         ])
+        .args(extra)
         .env_remove("DATABASE_URL")
         .env_remove("LANEWAY_CONFIG")
         .env("RUST_LOG", "info")
@@ -79,6 +85,17 @@ impl Served {
 
     pub fn api(&self, path: &str) -> String {
         format!("http://{}/api/v1{}", self.addr, path)
+    }
+
+    /// SIGKILL: the process dies at once, mid-write and mid-delivery.
+    pub async fn kill9(mut self) {
+        let pid = self.child.id().expect("pid").to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
     }
 
     /// SIGTERM, then everything the process printed on stdout and its exit status.

@@ -339,6 +339,15 @@ backend_test!(
         let db = Db::connect(&app.database_url, &Default::default())
             .await
             .unwrap();
+        // Retention keeps what the webhook fan-out has not read yet: let it catch up.
+        assert!(
+            laneway_server::webhooks::fanout::catch_up(
+                &db,
+                &Default::default(),
+                std::time::Duration::from_secs(10)
+            )
+            .await
+        );
         let mut s = db.write().await.unwrap();
         let ws = workspace_id(app).await;
         let old = event_repo::get(&mut s, &ws, m.data["id"].as_str().unwrap().parse().unwrap())
@@ -643,6 +652,14 @@ backend_test!(
             .collect();
         assert_eq!(stored(app).await.len(), 5 + recent.len());
 
+        assert!(
+            laneway_server::webhooks::fanout::catch_up(
+                &db,
+                &Default::default(),
+                std::time::Duration::from_secs(10)
+            )
+            .await
+        );
         // One batch at a time: the oldest first, never a recent one.
         let cutoff = laneway_core::time::now() - time::Duration::days(1);
         let mut s = db.write().await.unwrap();

@@ -19,5 +19,6 @@ mod records;
 mod schema;
 mod tasks;
 mod webhooks;
+mod webhooks_procs;
 
 pub use support::{Backend, TestApp};
