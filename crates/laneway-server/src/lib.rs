@@ -185,6 +185,16 @@ pub async fn purge_events(
     shutdown: &CancellationToken,
 ) -> Result<u64, laneway_store::StoreError> {
     let cutoff = laneway_core::time::now() - time::Duration::days(i64::from(days));
+    purge_events_before(db, cutoff, shutdown).await
+}
+
+/// Deletes events stored before `cutoff` (and already read by the webhook fan-out), in
+/// batches, until none is left or shutdown.
+pub async fn purge_events_before(
+    db: &Db,
+    cutoff: laneway_core::time::Timestamp,
+    shutdown: &CancellationToken,
+) -> Result<u64, laneway_store::StoreError> {
     let mut total = 0;
     while !shutdown.is_cancelled() {
         let mut s = db.write().await?;

@@ -234,6 +234,8 @@ pub enum WorkspaceLock {
     Members = 1,
     /// The stage lists of pipelines (contiguous positions).
     Stages = 2,
+    /// Webhook creation (the per-workspace `max_webhooks` limit).
+    Webhooks = 3,
 }
 
 enum Inner {

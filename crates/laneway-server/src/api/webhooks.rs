@@ -450,7 +450,9 @@ async fn create_webhook(
     let hook = Webhook {
         id: new_webhook_id(),
         name,
-        url: body.url.clone(),
+        // Stored normalised (scheme and host lower-case, default port dropped), so the same
+        // endpoint written two ways is one URL for uniqueness.
+        url: url.to_string(),
         event: (events.len() == 1).then(|| events[0].clone()),
         events,
         pipeline_id,
@@ -469,6 +471,9 @@ async fn create_webhook(
         updated_at: at,
     };
     let mut s = state.db.write().await?;
+    // Creates in one workspace take turns, so simultaneous ones cannot pass the limit together.
+    s.lock_workspace(auth.ws(), laneway_store::WorkspaceLock::Webhooks)
+        .await?;
     let max = state.config.webhooks.max_webhooks;
     if repo::count(&mut s, auth.ws()).await? >= i64::from(max) {
         return Err(ApiError::new(
@@ -580,7 +585,8 @@ async fn update_webhook(
         .map_err(|e| missing(e, &id))?;
     check_if_match(&headers, &row.hook)?;
     let mut h = row.hook.clone();
-    if let (Some(raw), Some(parsed)) = (&body.url, &url) {
+    if let Some(parsed) = &url {
+        let raw = &parsed.to_string();
         if body.name.is_none() && h.name == row_host(&h.url) {
             // A name that was the default follows the URL's host.
             h.name = parsed.host_str().unwrap_or("webhook").to_string();

@@ -212,11 +212,24 @@ pub async fn catch_up(db: &Db, cfg: &WebhookConfig, within: std::time::Duration)
     let deadline = tokio::time::Instant::now() + within;
     while tokio::time::Instant::now() < deadline {
         match pass(db, cfg).await {
-            Ok(p) if p.events == 0 && !p.busy => return true,
+            Ok(p) if p.events == 0 && !p.busy && !pending(db).await => return true,
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "fan-out pass failed"),
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     false
+}
+
+/// PostgreSQL: whether committed events wait behind an older transaction still running.
+async fn pending(db: &Db) -> bool {
+    let Ok(mut s) = db.read().await else {
+        return true;
+    };
+    match repo::peek_fanout_position(&mut s).await {
+        Ok(Some(pos)) => laneway_store::repo::events::unsettled(&mut s, None, Some(pos), &[])
+            .await
+            .unwrap_or(true),
+        _ => true,
+    }
 }

@@ -101,7 +101,7 @@ pub struct UrlProblem(pub String);
 /// most 2048 characters, no credentials, and a host that neither is nor resolves to a
 /// forbidden address (skipped with private targets allowed).
 pub async fn check_url(raw: &str, allow_private: bool) -> Result<reqwest::Url, UrlProblem> {
-    if raw.len() > 2048 {
+    if raw.chars().count() > 2048 {
         return Err(UrlProblem("'url' must be at most 2048 characters".into()));
     }
     let url = reqwest::Url::parse(raw)

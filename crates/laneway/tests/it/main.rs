@@ -19,6 +19,7 @@ mod records;
 mod schema;
 mod tasks;
 mod webhooks;
+mod webhooks_api;
 mod webhooks_procs;
 
 pub use support::{Backend, TestApp};

@@ -29,7 +29,10 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/webhooks/{id}/test", &["post"]),
     ("/webhooks/{id}/deliveries", &["get"]),
     ("/webhooks/{id}/deliveries/{delivery_id}", &["get"]),
-    ("/webhooks/{id}/deliveries/{delivery_id}/redeliver", &["post"]),
+    (
+        "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        &["post"],
+    ),
     ("/webhooks/{id}/recover", &["post"]),
     ("/records", &["get", "post"]),
     ("/records/{id}", &["get", "patch", "delete"]),

@@ -466,3 +466,338 @@ webhook_test!(
         assert_eq!(kept, newest);
     }
 );
+
+webhook_test!(
+    per_resource_ordering_waits_for_the_previous,
+    fast,
+    |app| async move {
+        let rx = Receiver::start().await;
+        // The first delivery fails twice before it succeeds; the record's later events wait.
+        rx.then([Reply::status(500), Reply::status(500)]);
+        let r = app
+        .post(
+            "/webhooks",
+            json!({"url": rx.url, "events": ["record.created", "record.updated"], "ordering": "per_resource"}),
+            201,
+        )
+        .await;
+        assert_eq!(r.data()["ordering"], "per_resource");
+        let rec = app
+            .post("/records", json!({"type": "lead", "title": "v0"}), 201)
+            .await;
+        let id = rec.data()["id"].as_str().unwrap().to_string();
+        for i in 1..=3 {
+            app.patch(
+                &format!("/records/{id}"),
+                json!({"title": format!("v{i}")}),
+                200,
+            )
+            .await;
+        }
+        let hits = rx.take(6).await;
+        let seq: Vec<String> = hits
+            .iter()
+            .map(|h| h.json()["data"]["title"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            seq,
+            ["v0", "v0", "v0", "v1", "v2", "v3"],
+            "commit order per record"
+        );
+    }
+);
+
+webhook_test!(rate_limit_spaces_deliveries, fast, |app| async move {
+    let rx = Receiver::start().await;
+    app.post(
+        "/webhooks",
+        json!({"url": rx.url, "events": ["record.created"], "rate_limit": 2}),
+        201,
+    )
+    .await;
+    for i in 0..6 {
+        app.post(
+            "/records",
+            json!({"type": "lead", "title": format!("R{i}")}),
+            201,
+        )
+        .await;
+    }
+    let hits = rx.take(6).await;
+    // 2 per second: the 5th and 6th come at least two windows after the first.
+    let span = hits[5].at - hits[0].at;
+    assert!(
+        span >= Duration::from_millis(1900),
+        "6 deliveries in {span:?}"
+    );
+    for w in hits.windows(3) {
+        assert!(
+            w[2].at - w[0].at >= Duration::from_millis(900),
+            "three deliveries within one second"
+        );
+    }
+});
+
+webhook_test!(
+    monthly_quota_keeps_the_excess_for_later,
+    |c: &mut laneway_server::ServerConfig| {
+        fast(c);
+        c.webhooks.max_deliveries_per_month = 2;
+    },
+    |app| async move {
+        let rx = Receiver::start().await;
+        let (id, _) = hook(app, &rx, json!(["record.created"])).await;
+        for i in 0..3 {
+            app.post(
+                "/records",
+                json!({"type": "lead", "title": format!("Q{i}")}),
+                201,
+            )
+            .await;
+        }
+        rx.take(2).await;
+        let over = eventually(
+            app,
+            &format!("/webhooks/{id}/deliveries?status=quota_exceeded"),
+            |d| d.as_array().unwrap().len() == 1,
+        )
+        .await;
+        rx.quiet_for(Duration::from_millis(500)).await;
+        assert_eq!(over[0]["attempts"], 0);
+        let r = app
+            .post(
+                &format!("/webhooks/{id}/recover"),
+                json!({"since": "2000-01-01T00:00:00Z"}),
+                200,
+            )
+            .await;
+        assert_eq!(r.data()["recovered"], 1);
+        let h = rx.next().await;
+        assert_eq!(h.json()["data"]["title"], "Q2");
+    }
+);
+
+/// A webhook registered where private targets are allowed is refused at delivery by a server
+/// that does not allow them: the check is made again against the resolved address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_time_check_refuses_private_addresses() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(a) = TestApp::spawn_with(backend, |c| {
+            fast(c);
+            c.webhooks.engine = false;
+        })
+        .await
+        else {
+            continue;
+        };
+        let rx = Receiver::start().await;
+        // This machine's own name (it resolves to a loopback or private address), over https
+        // so the scheme passes: the refusal must come from the address the name resolves to.
+        let host = std::process::Command::new("hostname")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        let url = rx
+            .url
+            .replace("http://127.0.0.1", &format!("https://{host}"));
+        let r = a
+            .post(
+                "/webhooks",
+                json!({"url": url, "events": ["record.created"]}),
+                201,
+            )
+            .await;
+        let id = r.data()["id"].as_str().unwrap().to_string();
+        let b = TestApp::start_at(backend, a.database_url.clone(), |c| {
+            c.webhooks.retry_schedule = vec![Duration::ZERO];
+        })
+        .await;
+        let rb = b
+            .req_as(&a.token, reqwest::Method::POST, "/records")
+            .json(&json!({"type": "lead", "title": "Rebound"}));
+        b.expect(rb, 201).await;
+        let path = format!("/webhooks/{id}/deliveries?status=failed");
+        let start = std::time::Instant::now();
+        let d = loop {
+            let r = b
+                .expect(b.req_as(&a.token, reqwest::Method::GET, &path), 200)
+                .await;
+            if let Some(d) = r.data().as_array().unwrap().first() {
+                break d.clone();
+            }
+            assert!(start.elapsed() < Duration::from_secs(15), "never failed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let err = d["last_error"].as_str().unwrap();
+        assert!(err.contains("private") || err.contains("local"), "{err}");
+        rx.quiet_for(Duration::from_millis(300)).await;
+        b.stop().await;
+        a.stop().await;
+    }
+}
+
+webhook_test!(
+    retention_keeps_events_the_fan_out_has_not_read,
+    |c: &mut laneway_server::ServerConfig| {
+        fast(c);
+        c.webhooks.engine = false;
+    },
+    |app| async move {
+        let db = laneway_store::Db::connect(&app.database_url, &Default::default())
+            .await
+            .unwrap();
+        app.lead("Old news").await;
+        let never = tokio_util::sync::CancellationToken::new();
+        // Everything is past a retention of "0 days ago", but nothing was fanned out yet.
+        let n = laneway_server::purge_events_before(&db, laneway_core::time::now(), &never)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "unread events are kept");
+        assert!(
+            laneway_server::webhooks::fanout::catch_up(
+                &db,
+                &Default::default(),
+                Duration::from_secs(10)
+            )
+            .await
+        );
+        let n = laneway_server::purge_events_before(&db, laneway_core::time::now(), &never)
+            .await
+            .unwrap();
+        assert!(n >= 1);
+        db.close().await;
+    }
+);
+
+webhook_test!(every_event_kind_arrives_as_stored, fast, |app| async move {
+    let rx = Receiver::start().await;
+    let before: std::collections::HashSet<String> = app
+        .get("/events?per_page=100", 200)
+        .await
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let (_, secret) = hook(app, &rx, json!(["*"])).await;
+    // A script touching records, stages, pipelines and tasks.
+    let lead = app.lead("Kinds").await;
+    let id = lead["id"].as_str().unwrap().to_string();
+    app.patch(
+        &format!("/records/{id}"),
+        json!({"stage": "contacted"}),
+        200,
+    )
+    .await;
+    let task = app
+        .post(
+            "/records/tasks",
+            json!({"title": "Call", "record_id": id, "due_date": "2026-07-01"}),
+            201,
+        )
+        .await;
+    let task_id = task.data()["id"].as_str().unwrap().to_string();
+    app.patch(
+        &format!("/records/tasks/{task_id}"),
+        json!({"completed": true}),
+        200,
+    )
+    .await;
+    app.delete(&format!("/records/tasks/{task_id}"), 200).await;
+    let p = app
+        .post(
+            "/schema/pipelines",
+            json!({"name": "Jobs", "stages": [{"name": "Booked"}, {"name": "Done"}]}),
+            201,
+        )
+        .await;
+    let pid = p.data()["id"].as_str().unwrap().to_string();
+    app.patch(
+        &format!("/schema/pipelines/{pid}"),
+        json!({"name": "Jobs 2"}),
+        200,
+    )
+    .await;
+    app.delete(&format!("/records/{id}"), 200).await;
+
+    let stored: Vec<Value> = {
+        let r = app.get("/events?per_page=100", 200).await;
+        r.data()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| !before.contains(e["id"].as_str().unwrap()))
+            .cloned()
+            .collect()
+    };
+    let hits = rx.take(stored.len()).await;
+    let mut by_id = std::collections::HashMap::new();
+    for h in &hits {
+        assert_signed(h, &secret);
+        by_id.insert(h.json()["id"].as_str().unwrap().to_string(), h.json());
+    }
+    let mut kinds = std::collections::BTreeSet::new();
+    for e in &stored {
+        let got = by_id
+            .get(e["id"].as_str().unwrap())
+            .unwrap_or_else(|| panic!("event {} was not delivered", e["event"]));
+        // The body is the stored event: same name, workspace, time and data (with `changes`).
+        assert_eq!(got, e, "delivery of {}", e["event"]);
+        kinds.insert(e["event"].as_str().unwrap().to_string());
+    }
+    for k in [
+        "record.created",
+        "record.updated",
+        "record.moved",
+        "record.deleted",
+        "pipeline.stage_changed",
+        "task.created",
+        "task.updated",
+        "task.completed",
+        "task.deleted",
+        "pipeline.created",
+        "pipeline.updated",
+        "stage.created",
+    ] {
+        assert!(kinds.contains(k), "no {k} in {kinds:?}");
+    }
+    let changed = stored
+        .iter()
+        .find(|e| e["event"] == "record.updated")
+        .unwrap();
+    assert!(changed["data"]["changes"]["stage_id"].is_object());
+});
+
+webhook_test!(
+    concurrency_is_bounded_per_webhook,
+    |c: &mut laneway_server::ServerConfig| {
+        fast(c);
+        c.webhooks.concurrency = 2;
+    },
+    |app| async move {
+        let rx = Receiver::start().await;
+        rx.by_default(Reply::ok().delay(Duration::from_millis(300)));
+        hook(app, &rx, json!(["record.created"])).await;
+        for i in 0..6 {
+            app.post(
+                "/records",
+                json!({"type": "lead", "title": format!("C{i}")}),
+                201,
+            )
+            .await;
+        }
+        let mut hits = rx.take(6).await;
+        hits.sort_by_key(|h| h.at);
+        // Each request is answered after 300 ms; with two in flight at most, any three
+        // arrivals span at least one answer.
+        for w in hits.windows(3) {
+            assert!(
+                w[2].at - w[0].at >= Duration::from_millis(280),
+                "three deliveries in flight at once"
+            );
+        }
+    }
+);
