@@ -185,7 +185,7 @@ async fn fanout_loop(db: Db, rt: Arc<Runtime>, stop: CancellationToken) {
             }
         }
         let wait = if retry_soon {
-            Duration::from_millis(50)
+            Duration::from_millis(10)
         } else {
             Duration::from_secs(5)
         };
@@ -357,15 +357,13 @@ async fn finish_loop(db: Db, rt: Arc<Runtime>, mut rx: mpsc::Receiver<Outcome>) 
 pub async fn record(db: &Db, rt: &Runtime, batch: &[Outcome]) -> StoreResult<()> {
     let mut s = db.write().await?;
     let mut events = Vec::new();
-    for o in batch {
-        if let Some(d) = repo::finish(&mut s, o, rt.config.disable_after).await? {
-            tracing::warn!(
-                webhook = %d.hook.id,
-                reason = d.hook.disabled_reason.as_deref().unwrap_or(""),
-                "webhook disabled"
-            );
-            events.push((d.workspace_id.clone(), disabled_event(&d.hook)));
-        }
+    for d in repo::finish(&mut s, batch, rt.config.disable_after).await? {
+        tracing::warn!(
+            webhook = %d.hook.id,
+            reason = d.hook.disabled_reason.as_deref().unwrap_or(""),
+            "webhook disabled"
+        );
+        events.push((d.workspace_id.clone(), disabled_event(&d.hook)));
     }
     for (ws, e) in events {
         laneway_store::repo::events::insert(&mut s, &ws, vec![e], now()).await?;

@@ -790,43 +790,122 @@ impl FromRow for Health {
     }
 }
 
-/// Records an attempt and moves its delivery on: succeeded; pending again at `retry_at`;
-/// failed when the schedule is exhausted; paused when its webhook is (or is now) disabled.
-/// Disables the webhook at `disable_after` consecutive failures or on a 410. Returns the
-/// webhook if this disabled it. A delivery whose lease was taken over by another process keeps
-/// the other process's state (the attempt is still recorded).
+/// Records attempts and moves their deliveries on (see [`finish_one`]), in as few statements
+/// as the batch allows: one insert for every attempt, and for each webhook whose attempts all
+/// succeeded one update of the webhook and one of its deliveries. Returns the webhooks this
+/// disabled.
 pub async fn finish(
+    s: &mut Session,
+    batch: &[Outcome],
+    disable_after: u32,
+) -> StoreResult<Vec<Disabled>> {
+    insert_attempts(s, batch).await?;
+    let mut by_hook: std::collections::BTreeMap<&str, Vec<&Outcome>> = Default::default();
+    for o in batch {
+        by_hook.entry(o.webhook_id.as_str()).or_default().push(o);
+    }
+    let mut disabled = Vec::new();
+    for (hook, outcomes) in by_hook {
+        if outcomes.iter().all(|o| o.success) {
+            all_succeeded(s, hook, &outcomes).await?;
+            continue;
+        }
+        for o in outcomes {
+            if let Some(d) = finish_one(s, o, disable_after).await? {
+                disabled.push(d);
+            }
+        }
+    }
+    Ok(disabled)
+}
+
+async fn insert_attempts(s: &mut Session, batch: &[Outcome]) -> StoreResult<()> {
+    for chunk in batch.chunks(200) {
+        let mut q = Query::insert()
+            .into_table(A::Table)
+            .columns([
+                A::Id,
+                A::DeliveryId,
+                A::Attempt,
+                A::StartedAt,
+                A::DurationMs,
+                A::StatusCode,
+                A::Error,
+                A::ResponseHeaders,
+                A::ResponseBody,
+            ])
+            .to_owned();
+        for o in chunk {
+            q.values_panic([
+                laneway_core::ids::new_id().into(),
+                o.delivery_id.into(),
+                i64::from(o.attempt).into(),
+                s.ts(o.started_at).into(),
+                i64::try_from(o.duration_ms).unwrap_or(i64::MAX).into(),
+                o.status_code.map(i64::from).into(),
+                o.error.clone().into(),
+                o.response_headers.clone().into(),
+                o.response_body.clone().into(),
+            ]);
+        }
+        s.execute(&q).await?;
+    }
+    Ok(())
+}
+
+/// The common case: every attempt of the batch for this webhook succeeded.
+async fn all_succeeded(s: &mut Session, hook: &str, outcomes: &[&Outcome]) -> StoreResult<()> {
+    let Some(last) = outcomes.iter().max_by_key(|o| o.started_at) else {
+        return Ok(());
+    };
+    let q = Query::update()
+        .table(W::Table)
+        .value(W::LastTriggeredAt, s.ts(last.started_at))
+        .value(W::LastStatus, last.status_code.map(i64::from))
+        .value(W::FailureCount, 0i64)
+        .and_where(Expr::col(W::Id).eq(hook))
+        .to_owned();
+    s.execute(&q).await?;
+    let finished = outcomes
+        .iter()
+        .map(|o| o.finished_at)
+        .max()
+        .unwrap_or(last.finished_at);
+    // One update per status code (200, 201, 204 ...: usually one for all).
+    let mut codes: Vec<Option<u16>> = outcomes.iter().map(|o| o.status_code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    for code in codes {
+        let same: Vec<&&Outcome> = outcomes.iter().filter(|o| o.status_code == code).collect();
+        for chunk in same.chunks(200) {
+            let q = Query::update()
+                .table(D::Table)
+                .value(D::Status, DeliveryStatus::Succeeded.as_str())
+                .value(D::DueAt, s.ts(finished))
+                .value(D::LeaseToken, Option::<Uuid>::None)
+                .value(D::LastStatusCode, code.map(i64::from))
+                .value(D::LastError, Option::<String>::None)
+                .value(D::UpdatedAt, s.ts(finished))
+                .and_where(Expr::col(D::Id).is_in(chunk.iter().map(|o| o.delivery_id)))
+                // Only deliveries still held by these claims (not taken over meanwhile).
+                .and_where(Expr::col(D::LeaseToken).is_in(chunk.iter().map(|o| o.lease_token)))
+                .to_owned();
+            s.execute(&q).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves one delivery on after its attempt (already recorded): succeeded; pending again at
+/// `retry_at`; failed when the schedule is exhausted; paused when its webhook is (or is now)
+/// disabled. Disables the webhook at `disable_after` consecutive failures or on a 410, and
+/// returns it then. A delivery whose lease was taken over by another process keeps the other
+/// process's state.
+async fn finish_one(
     s: &mut Session,
     o: &Outcome,
     disable_after: u32,
 ) -> StoreResult<Option<Disabled>> {
-    let q = Query::insert()
-        .into_table(A::Table)
-        .columns([
-            A::Id,
-            A::DeliveryId,
-            A::Attempt,
-            A::StartedAt,
-            A::DurationMs,
-            A::StatusCode,
-            A::Error,
-            A::ResponseHeaders,
-            A::ResponseBody,
-        ])
-        .values_panic([
-            laneway_core::ids::new_id().into(),
-            o.delivery_id.into(),
-            i64::from(o.attempt).into(),
-            s.ts(o.started_at).into(),
-            i64::try_from(o.duration_ms).unwrap_or(i64::MAX).into(),
-            o.status_code.map(i64::from).into(),
-            o.error.clone().into(),
-            o.response_headers.clone().into(),
-            o.response_body.clone().into(),
-        ])
-        .to_owned();
-    s.execute(&q).await?;
-
     let failure = if o.success {
         Expr::val(0i64).into()
     } else if o.counts {
