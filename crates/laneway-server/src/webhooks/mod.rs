@@ -45,7 +45,39 @@ pub struct Runtime {
     pub sender: Sender,
     /// Pokes the dispatcher: new deliveries, freed capacity.
     pub wake: Notify,
+    /// When each webhook's history was last trimmed, and which trims were put off.
+    pruned: std::sync::Mutex<Pruned>,
 }
+
+#[derive(Default)]
+struct Pruned {
+    last: std::collections::HashMap<String, std::time::Instant>,
+    put_off: std::collections::HashSet<String>,
+}
+
+/// Trims the histories whose trim [`record`] put off.
+async fn trim_put_off(db: &Db, rt: &Runtime) -> StoreResult<()> {
+    let hooks: Vec<String> = {
+        let mut p = rt.pruned.lock().unwrap_or_else(|e| e.into_inner());
+        let hooks: Vec<String> = p.put_off.drain().collect();
+        let at = std::time::Instant::now();
+        for h in &hooks {
+            p.last.insert(h.clone(), at);
+        }
+        hooks
+    };
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    let mut s = db.write().await?;
+    for h in &hooks {
+        repo::prune_history(&mut s, h, rt.config.history).await?;
+    }
+    s.commit().await
+}
+
+/// How often one webhook's delivery history is trimmed at most.
+const PRUNE_EVERY: Duration = Duration::from_secs(2);
 
 impl Runtime {
     pub fn new(config: WebhookConfig) -> anyhow::Result<Runtime> {
@@ -53,6 +85,7 @@ impl Runtime {
             sender: Sender::new(config.timeout, config.allow_private_targets)?,
             config,
             wake: Notify::new(),
+            pruned: Default::default(),
         })
     }
 
@@ -217,11 +250,17 @@ async fn dispatch_loop(
         if stop.is_cancelled() {
             return;
         }
+        // When the next delivery falls due (pending, or a dead process's lease running out).
+        let at = now();
+        let due = match db.read().await {
+            Ok(mut s) => repo::next_due(&mut s).await.ok().flatten(),
+            Err(_) => None,
+        };
         let free = permits.available_permits() as u64;
-        let mut claimed_all = false;
-        if free > 0 {
+        let mut progress = false;
+        let mut throttled = false;
+        if free > 0 && due.is_some_and(|t| t <= at) {
             let limit = free.min(CLAIM_BATCH);
-            let at = now();
             let lease_until = at + rt.config.lease();
             let claimed = async {
                 let mut s = db.write().await?;
@@ -233,7 +272,8 @@ async fn dispatch_loop(
             match claimed {
                 Ok(r) => {
                     errors = 0;
-                    claimed_all = r.claimed.len() as u64 == limit;
+                    progress = !r.claimed.is_empty();
+                    throttled = r.throttled;
                     for c in r.claimed {
                         let Ok(permit) = permits.clone().acquire_owned().await else {
                             return;
@@ -254,34 +294,30 @@ async fn dispatch_loop(
                 }
             }
         }
-        if claimed_all {
+        if progress {
             continue;
         }
-        // Sleep until the next delivery falls due (at most a second: rate-limit windows and
-        // other processes' deliveries), or a wake-up.
-        let wait = match db.read().await {
-            Ok(mut s) => match repo::next_due(&mut s).await {
-                Ok(Some(t)) => {
-                    let ms = (t - now()).whole_milliseconds().clamp(0, 1000);
+        // Nothing claimable now. Due deliveries that could not be claimed wait for a send to
+        // finish (a free slot, the next of a resource) — which wakes us — or for a rate-limit
+        // window; otherwise sleep until the next one falls due. At most a second, for other
+        // processes' deliveries.
+        let wait = if throttled {
+            Duration::from_millis(100)
+        } else {
+            match due {
+                Some(t) if t > at => {
+                    let ms = (t - at).whole_milliseconds().clamp(1, 1000);
                     Duration::from_millis(ms as u64)
                 }
-                _ => Duration::from_secs(1),
-            },
-            Err(_) => Duration::from_secs(1),
-        };
-        if wait.is_zero() && free == 0 {
-            // Everything due is waiting for a free send slot.
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = rt.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                // Due but blocked (capacity, ordering, a used-up rate window).
+                Some(_) => Duration::from_millis(250),
+                None => Duration::from_secs(1),
             }
-            continue;
-        }
+        };
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = rt.wake.notified() => {}
-            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }
@@ -323,9 +359,16 @@ async fn finish_loop(db: Db, rt: Arc<Runtime>, mut rx: mpsc::Receiver<Outcome>) 
     let mut errors = 0u32;
     loop {
         if batch.is_empty() {
-            match rx.recv().await {
-                Some(o) => batch.push(o),
-                None => return,
+            match tokio::time::timeout(PRUNE_EVERY, rx.recv()).await {
+                Ok(Some(o)) => batch.push(o),
+                Ok(None) => return,
+                Err(_) => {
+                    // Quiet: trim the histories whose trim was put off.
+                    if let Err(e) = trim_put_off(&db, &rt).await {
+                        tracing::warn!(error = %e, "trimming webhook delivery history failed");
+                    }
+                    continue;
+                }
             }
         }
         while batch.len() < FINISH_BATCH {
@@ -368,11 +411,33 @@ pub async fn record(db: &Db, rt: &Runtime, batch: &[Outcome]) -> StoreResult<()>
     for (ws, e) in events {
         laneway_store::repo::events::insert(&mut s, &ws, vec![e], now()).await?;
     }
-    // Keep each webhook's history to its newest finished deliveries.
+    // Keep each webhook's history to its newest finished deliveries: trimmed at most every
+    // couple of seconds per webhook, not on every batch.
     let mut hooks: Vec<&str> = batch.iter().map(|o| o.webhook_id.as_str()).collect();
     hooks.sort_unstable();
     hooks.dedup();
-    for h in hooks {
+    let due: Vec<&str> = {
+        let mut p = rt.pruned.lock().unwrap_or_else(|e| e.into_inner());
+        let at = std::time::Instant::now();
+        if p.last.len() > 10_000 {
+            p.last.clear();
+        }
+        let mut due = Vec::new();
+        for h in hooks {
+            match p.last.get(h) {
+                Some(t) if at.duration_since(*t) < PRUNE_EVERY => {
+                    p.put_off.insert(h.to_string());
+                }
+                _ => {
+                    p.last.insert(h.to_string(), at);
+                    p.put_off.remove(h);
+                    due.push(h);
+                }
+            }
+        }
+        due
+    };
+    for h in due {
         repo::prune_history(&mut s, h, rt.config.history).await?;
     }
     s.commit().await
