@@ -115,3 +115,119 @@ mod tests {
         assert!(parse_date("tomorrow").is_none());
     }
 }
+
+/// A workspace time zone (an IANA name such as `Europe/Berlin`, or `UTC`): what `today`,
+/// `sow` and `som` in filters mean. Day boundaries follow the zone's rules on each day, so a
+/// week that crosses a daylight-saving change still starts at local midnight.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Zone {
+    pub fn utc() -> Zone {
+        Zone {
+            name: "UTC".into(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    /// A zone by its IANA name (case-insensitive, as the database allows); `None` if unknown.
+    pub fn named(name: &str) -> Option<Zone> {
+        if name.is_empty() || name.len() > 64 {
+            return None;
+        }
+        let tz = jiff::tz::TimeZone::get(name).ok()?;
+        let canonical = tz.iana_name().unwrap_or(name).to_string();
+        Some(Zone {
+            name: canonical,
+            tz,
+        })
+    }
+
+    /// A fixed offset from UTC (tests, and zones given as offsets).
+    pub fn fixed(offset: UtcOffset) -> Zone {
+        let secs = offset.whole_seconds();
+        let tz = jiff::tz::Offset::from_seconds(secs)
+            .map(jiff::tz::TimeZone::fixed)
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        Zone {
+            name: offset.to_string(),
+            tz,
+        }
+    }
+
+    /// The IANA name (canonical spelling).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The local calendar date at the instant `t`.
+    pub fn date_at(&self, t: OffsetDateTime) -> Option<Date> {
+        let ts = jiff::Timestamp::from_nanosecond(t.unix_timestamp_nanos()).ok()?;
+        let d = ts.to_zoned_datetime(self.tz.clone()).date();
+        let month = time::Month::try_from(u8::try_from(d.month()).ok()?).ok()?;
+        Date::from_calendar_date(i32::from(d.year()), month, u8::try_from(d.day()).ok()?).ok()
+    }
+
+    /// The instant the local day `d` begins (midnight, or the first instant after a gap).
+    pub fn day_start(&self, d: Date) -> Option<OffsetDateTime> {
+        let date = jiff::civil::Date::new(
+            i16::try_from(d.year()).ok()?,
+            i8::try_from(u8::from(d.month())).ok()?,
+            i8::try_from(d.day()).ok()?,
+        )
+        .ok()?;
+        let start = date
+            .to_zoned_datetime(self.tz.clone())
+            .ok()?
+            .start_of_day()
+            .ok()?;
+        OffsetDateTime::from_unix_timestamp_nanos(start.timestamp().as_nanosecond()).ok()
+    }
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn days_follow_the_zone() {
+        let ny = Zone::named("America/New_York").unwrap();
+        assert_eq!(ny.name(), "America/New_York");
+        // 03:00 UTC is still the previous evening in New York.
+        assert_eq!(
+            ny.date_at(datetime!(2026-03-14 03:00 UTC)),
+            Some(date!(2026 - 03 - 13))
+        );
+        // Winter: UTC-5; summer (after 2026-03-08): UTC-4.
+        assert_eq!(
+            ny.day_start(date!(2026 - 03 - 02)),
+            Some(datetime!(2026-03-02 05:00 UTC))
+        );
+        assert_eq!(
+            ny.day_start(date!(2026 - 03 - 09)),
+            Some(datetime!(2026-03-09 04:00 UTC))
+        );
+        assert!(Zone::named("Mars/Olympus").is_none());
+        assert!(Zone::named("").is_none());
+        let utc = Zone::utc();
+        assert_eq!(
+            utc.day_start(date!(2026 - 01 - 01)),
+            Some(datetime!(2026-01-01 00:00 UTC))
+        );
+        let plus5 = Zone::fixed(UtcOffset::from_hms(5, 0, 0).unwrap());
+        assert_eq!(
+            plus5.date_at(datetime!(2026-01-01 20:00 UTC)),
+            Some(date!(2026 - 01 - 02))
+        );
+    }
+}

@@ -48,6 +48,8 @@ pub struct Auth {
     pub workspace_id: String,
     pub member_id: Uuid,
     pub scope: Scope,
+    /// The workspace's time zone: what `today`, `sow` and `som` mean in filters.
+    pub zone: laneway_core::time::Zone,
 }
 
 impl Auth {
@@ -93,6 +95,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Auth, ApiErro
         workspace_id: key.workspace_id,
         member_id: key.member_id,
         scope: key.scope,
+        zone: laneway_core::time::Zone::named(&key.time_zone)
+            .unwrap_or_else(laneway_core::time::Zone::utc),
     })
 }
 

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use laneway_core::filter::{self, Cond, Expr as F, FilterError, Loc, Op, Special, Value as V};
 use sea_query::{Alias, Expr, LikeExpr, Order, Query, SelectStatement, SimpleExpr, Value as Sv};
 use serde_json::Value as J;
-use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+use time::{Date, Duration, OffsetDateTime, Time};
 use uuid::Uuid;
 
 use crate::db::Backend;
@@ -320,18 +320,18 @@ pub struct Ctx {
     /// The calling key's member (`me.id`).
     pub me: Option<Uuid>,
     pub now: OffsetDateTime,
-    /// The workspace time zone's offset now.
-    pub offset: UtcOffset,
+    /// The workspace time zone: days start at its local midnight.
+    pub zone: laneway_core::time::Zone,
 }
 
 impl Ctx {
     fn today(&self) -> Date {
-        self.now.to_offset(self.offset).date()
+        self.zone.date_at(self.now).unwrap_or(self.now.date())
     }
     fn day_start(&self, d: Date) -> OffsetDateTime {
-        d.with_time(Time::MIDNIGHT)
-            .assume_offset(self.offset)
-            .to_offset(UtcOffset::UTC)
+        self.zone
+            .day_start(d)
+            .unwrap_or_else(|| d.with_time(Time::MIDNIGHT).assume_utc())
     }
     fn ts(&self, t: OffsetDateTime) -> Sv {
         match self.backend {
@@ -1296,7 +1296,7 @@ mod tests {
             workspace: "ws".into(),
             me: None,
             now: OffsetDateTime::UNIX_EPOCH,
-            offset: UtcOffset::UTC,
+            zone: laneway_core::time::Zone::utc(),
         };
         let e = compile(&reg, &filter::parse(filter).unwrap(), &ctx).unwrap();
         let q = Query::select()
@@ -1326,7 +1326,7 @@ mod tests {
                 me: Some(Uuid::from_u128(7)),
                 // Wednesday 2024-05-15 13:30 UTC.
                 now: OffsetDateTime::from_unix_timestamp(1_715_779_800).unwrap(),
-                offset: UtcOffset::UTC,
+                zone: laneway_core::time::Zone::utc(),
             };
             let e = compile(&reg, &filter::parse(filter).unwrap(), &ctx).unwrap();
             let q = Query::select()
@@ -1383,7 +1383,7 @@ mod tests {
             workspace: "ws".into(),
             me: None,
             now: OffsetDateTime::UNIX_EPOCH,
-            offset: UtcOffset::UTC,
+            zone: laneway_core::time::Zone::utc(),
         };
         let err = |f: &str| match filter::parse(f) {
             Ok(e) => compile(&reg, &e, &ctx).unwrap_err().to_string(),

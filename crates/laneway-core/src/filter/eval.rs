@@ -23,7 +23,7 @@
 //!   `endswith` take `%` and `_` literally; `like` takes them as wildcards and a backslash as a
 //!   plain character. On a list (`multi_select`) field, `contains` tests membership, exactly.
 //! - Days. `today`, `today±Nd`, `sow`, `eow`, `som`, `eom` and a `"YYYY-MM-DD"` literal are days
-//!   in the workspace time zone ([`EvalCtx::offset`]); compared with a date-time field a day is
+//!   in the workspace time zone ([`EvalCtx::zone`]); compared with a date-time field a day is
 //!   the whole day (`eq` within it, `lt` before its start, `lte` before its end, `gt` from its
 //!   end, `gte` from its start). `now` on a date field is today. `me.id` is
 //!   [`EvalCtx::me`]; without a member it is NULL (the condition is unknown).
@@ -35,7 +35,7 @@ use std::cmp::Ordering;
 
 use serde_json::Value as J;
 use time::format_description::well_known::Rfc3339;
-use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use super::{nearest, Cond, Expr, FilterError, Op, Special, Value as V};
@@ -263,12 +263,12 @@ fn valid_data_key(k: &str) -> bool {
 }
 
 /// What the special values resolve against when a filter is evaluated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalCtx {
     /// `now`, and the day `today` and the other special days are counted from.
     pub now: OffsetDateTime,
-    /// The workspace time zone's offset (at `now`): days start at its midnight.
-    pub offset: UtcOffset,
+    /// The workspace time zone: days start at its local midnight.
+    pub zone: crate::time::Zone,
     /// `me.id`; `None` makes `me.id` NULL (the conditions using it unknown).
     pub me: Option<Uuid>,
 }
@@ -278,20 +278,18 @@ impl EvalCtx {
     fn for_check() -> EvalCtx {
         EvalCtx {
             now: OffsetDateTime::UNIX_EPOCH,
-            offset: UtcOffset::UTC,
+            zone: crate::time::Zone::utc(),
             me: Some(Uuid::nil()),
         }
     }
 
     fn today(&self) -> Option<Date> {
-        Some(self.now.checked_to_offset(self.offset)?.date())
+        self.zone.date_at(self.now)
     }
 
     /// The first instant of `d` in the workspace time zone.
     fn day_start(&self, d: Date) -> Option<OffsetDateTime> {
-        d.with_time(Time::MIDNIGHT)
-            .assume_offset(self.offset)
-            .checked_to_offset(UtcOffset::UTC)
+        self.zone.day_start(d)
     }
 
     fn special_day(&self, s: Special) -> Option<Date> {
@@ -941,7 +939,7 @@ mod tests {
     fn ctx() -> EvalCtx {
         EvalCtx {
             now: OffsetDateTime::parse("2024-05-31T20:00:00.123456Z", &Rfc3339).unwrap(),
-            offset: UtcOffset::from_hms(5, 0, 0).unwrap(),
+            zone: crate::time::Zone::fixed(UtcOffset::from_hms(5, 0, 0).unwrap()),
             me: Some(Uuid::parse_str(ME).unwrap()),
         }
     }
@@ -1370,7 +1368,7 @@ mod tests {
         );
         // The same instants in UTC, where today is Friday May 31 and the month is May.
         let utc = EvalCtx {
-            offset: UtcOffset::UTC,
+            zone: crate::time::Zone::fixed(UtcOffset::UTC),
             ..ctx()
         };
         run(
@@ -1392,7 +1390,7 @@ mod tests {
         );
         // West of UTC: at -08:00, now is Friday May 31 12:00; som is May 1, eom May 31.
         let west = EvalCtx {
-            offset: UtcOffset::from_hms(-8, 0, 0).unwrap(),
+            zone: crate::time::Zone::fixed(UtcOffset::from_hms(-8, 0, 0).unwrap()),
             ..ctx()
         };
         let r = at("2024-05-01T07:59:59.999Z", "2024-05-01T08:00:00.000Z");
@@ -1410,7 +1408,7 @@ mod tests {
         // eom across a year end, and sow on a Monday.
         let dec = EvalCtx {
             now: OffsetDateTime::parse("2024-12-30T10:00:00Z", &Rfc3339).unwrap(),
-            offset: UtcOffset::UTC,
+            zone: crate::time::Zone::fixed(UtcOffset::UTC),
             me: None,
         };
         let mut t = task();
@@ -1769,12 +1767,12 @@ mod tests {
         let r = record();
         let late = EvalCtx {
             now: time::PrimitiveDateTime::MAX.assume_utc(),
-            offset: UtcOffset::from_hms(23, 59, 59).unwrap(),
+            zone: crate::time::Zone::fixed(UtcOffset::from_hms(23, 59, 59).unwrap()),
             me: None,
         };
         let early = EvalCtx {
             now: time::PrimitiveDateTime::MIN.assume_utc(),
-            offset: UtcOffset::from_hms(-23, -59, -59).unwrap(),
+            zone: crate::time::Zone::fixed(UtcOffset::from_hms(-23, -59, -59).unwrap()),
             me: None,
         };
         for c in [late, early] {
@@ -2037,7 +2035,9 @@ mod tests {
                 .prop_map(|(ms, off, me)| EvalCtx {
                     now: OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
                         .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-                    offset: UtcOffset::from_whole_seconds(off).unwrap_or(UtcOffset::UTC),
+                    zone: crate::time::Zone::fixed(
+                        UtcOffset::from_whole_seconds(off).unwrap_or(UtcOffset::UTC),
+                    ),
                     me: me.map(Uuid::from_u128),
                 })
         }

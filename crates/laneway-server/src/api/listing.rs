@@ -34,7 +34,7 @@ pub fn ctx(state: &AppState, auth: &Auth) -> Ctx {
         workspace: auth.ws().to_string(),
         me: Some(auth.member_id),
         now: laneway_core::time::now(),
-        offset: time::UtcOffset::UTC,
+        zone: auth.zone.clone(),
     }
 }
 

@@ -1,20 +1,26 @@
-//! `GET /me`: who the calling key is.
+//! `GET /me`: who the calling key is; `GET|PATCH /workspace`: its workspace (name, time zone).
 
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use laneway_core::model::{Member, Scope};
+use laneway_core::time::{now, Zone};
 use laneway_store::repo::{members, workspaces};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::etag::{check_if_match, with_etag};
 use super::{ok, Envelope};
-use crate::auth::Reader;
-use crate::error::ApiResult;
+use crate::auth::{Admin, Reader};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(get_me))
+    Router::new()
+        .route("/me", get(get_me))
+        .route("/workspace", get(get_workspace).patch(update_workspace))
 }
 
 /// The calling key
@@ -57,5 +63,106 @@ struct Me {
 struct WorkspaceOut {
     id: String,
     name: String,
+    /// IANA time zone (default `UTC`): `today`, `sow` and `som` in filters are its days.
     time_zone: String,
+}
+
+/// The calling key's workspace
+#[utoipa::path(
+    get,
+    path = "/workspace",
+    tag = "me",
+    security(("bearer" = ["read"])),
+    responses((status = 200, description = "The workspace", body = Envelope<WorkspaceOut>))
+)]
+async fn get_workspace(state: axum::extract::State<AppState>, auth: Reader) -> ApiResult<Response> {
+    let mut s = state.db.read().await?;
+    let ws = workspaces::get(&mut s, auth.ws()).await?;
+    Ok(with_etag(
+        &WorkspaceOut {
+            id: ws.id,
+            name: ws.name,
+            time_zone: ws.time_zone,
+        },
+        StatusCode::OK,
+    ))
+}
+
+/// `PATCH /workspace`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct WorkspacePatch {
+    /// 1–100 characters.
+    #[serde(default)]
+    name: Option<String>,
+    /// An IANA time zone name such as `America/New_York` or `Europe/Berlin`, or `UTC`.
+    #[serde(default)]
+    time_zone: Option<String>,
+}
+
+/// Rename the workspace or set its time zone
+///
+/// The time zone decides what `today`, `today±Nd`, `sow`/`eow` and `som`/`eom` mean in
+/// filters (of lists and of webhooks): days start at its local midnight.
+#[utoipa::path(
+    patch,
+    path = "/workspace",
+    tag = "me",
+    security(("bearer" = ["admin"])),
+    request_body = WorkspacePatch,
+    responses((status = 200, description = "The workspace as it now is", body = Envelope<WorkspaceOut>))
+)]
+async fn update_workspace(
+    state: axum::extract::State<AppState>,
+    auth: Admin,
+    headers: HeaderMap,
+    Json(body): Json<WorkspacePatch>,
+) -> ApiResult<Response> {
+    let mut s = state.db.write().await?;
+    let ws = workspaces::get(&mut s, auth.ws()).await?;
+    let current = WorkspaceOut {
+        id: ws.id.clone(),
+        name: ws.name.clone(),
+        time_zone: ws.time_zone.clone(),
+    };
+    check_if_match(&headers, &current)?;
+    let name = match body.name {
+        Some(n) => {
+            let n = n.trim().to_string();
+            let c = n.chars().count();
+            if c == 0 || c > 100 {
+                return Err(ApiError::invalid(
+                    "name",
+                    "'name' must be 1 to 100 characters",
+                ));
+            }
+            n
+        }
+        None => ws.name,
+    };
+    let time_zone = match body.time_zone {
+        Some(tz) => Zone::named(tz.trim())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "time_zone",
+                    format!(
+                        "'time_zone': unknown time zone '{}'; use an IANA name such as America/New_York, Europe/Berlin or UTC",
+                        tz.chars().take(64).collect::<String>()
+                    ),
+                )
+            })?
+            .name()
+            .to_string(),
+        None => ws.time_zone,
+    };
+    workspaces::update(&mut s, auth.ws(), &name, &time_zone, now()).await?;
+    s.commit().await?;
+    Ok(with_etag(
+        &WorkspaceOut {
+            id: ws.id,
+            name,
+            time_zone,
+        },
+        StatusCode::OK,
+    ))
 }

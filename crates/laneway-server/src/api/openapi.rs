@@ -43,6 +43,8 @@ pub fn router() -> Router<AppState> {
     paths(
         openapi_json,
         super::me::get_me,
+        super::me::get_workspace,
+        super::me::update_workspace,
         super::members::list_members,
         super::members::create_member,
         super::members::get_member,

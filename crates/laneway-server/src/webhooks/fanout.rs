@@ -10,13 +10,14 @@ use std::collections::HashMap;
 
 use laneway_core::filter::{self, EvalCtx};
 use laneway_core::ids::new_id;
+use laneway_core::time::Zone;
 use laneway_core::time::{now, Timestamp};
 use laneway_core::webhook::{subscribed, DeliveryStatus};
 use laneway_store::repo::events::LogEntry;
 use laneway_store::repo::webhooks::{self as repo, NewDelivery, WebhookRow};
 use laneway_store::{Db, Session, StoreResult};
 use serde_json::Value;
-use time::{Date, Month, UtcOffset};
+use time::{Date, Month};
 use uuid::Uuid;
 
 use crate::config::WebhookConfig;
@@ -51,6 +52,7 @@ pub async fn pass(db: &Db, cfg: &WebhookConfig) -> StoreResult<Pass> {
     let at = now();
     let mut hooks: HashMap<String, Vec<Prepared>> = HashMap::new();
     let mut used: HashMap<String, i64> = HashMap::new();
+    let mut zones: HashMap<String, Zone> = HashMap::new();
     let mut rows = Vec::new();
     // Pipelines of the records that tasks are on, for pipeline-scoped webhooks.
     let mut record_pipelines: HashMap<Uuid, Option<Uuid>> = HashMap::new();
@@ -58,6 +60,14 @@ pub async fn pass(db: &Db, cfg: &WebhookConfig) -> StoreResult<Pass> {
         let ws = e.event.workspace_id.clone();
         if !hooks.contains_key(&ws) {
             let list = repo::all_of(&mut s, &ws).await?;
+            if list.iter().any(|h| h.hook.filter.is_some()) {
+                let tz = laneway_store::repo::workspaces::get(&mut s, &ws)
+                    .await
+                    .ok()
+                    .and_then(|w| Zone::named(&w.time_zone))
+                    .unwrap_or_else(Zone::utc);
+                zones.insert(ws.clone(), tz);
+            }
             hooks.insert(ws.clone(), list.into_iter().map(Prepared::new).collect());
         }
         let candidates = &hooks[&ws];
@@ -71,7 +81,8 @@ pub async fn pass(db: &Db, cfg: &WebhookConfig) -> StoreResult<Pass> {
             {
                 continue;
             }
-            if !in_scope(&mut s, h, e, &mut record_pipelines).await? || !h.passes(e) {
+            let zone = zones.get(&ws).cloned().unwrap_or_else(Zone::utc);
+            if !in_scope(&mut s, h, e, &mut record_pipelines).await? || !h.passes(e, &zone) {
                 continue;
             }
             let mut status = if h.row.hook.is_active {
@@ -140,7 +151,7 @@ impl Prepared {
         Prepared { row, filter }
     }
 
-    fn passes(&self, e: &LogEntry) -> bool {
+    fn passes(&self, e: &LogEntry, zone: &Zone) -> bool {
         match &self.filter {
             None => true,
             Some(Err(())) => false,
@@ -150,7 +161,7 @@ impl Prepared {
                 };
                 let ctx = EvalCtx {
                     now: e.event.timestamp,
-                    offset: UtcOffset::UTC,
+                    zone: zone.clone(),
                     me: None,
                 };
                 filter::matches(expr, fields, &e.event.data, &ctx)

@@ -38,6 +38,8 @@ pub struct KeyAuth {
     pub member_id: Uuid,
     pub scope: Scope,
     pub last_used_at: Option<Timestamp>,
+    /// The workspace's time zone (IANA name).
+    pub time_zone: String,
 }
 
 impl FromRow for KeyAuth {
@@ -49,6 +51,7 @@ impl FromRow for KeyAuth {
             member_id: r.uuid("member_id")?,
             scope: scope_of(r)?,
             last_used_at: r.ts_opt("last_used_at")?,
+            time_zone: r.string("time_zone")?,
         })
     }
 }
@@ -115,6 +118,7 @@ pub async fn find_by_hash(s: &mut Session, token_hash: &str) -> StoreResult<Opti
             (K::Table, K::Scope),
             (K::Table, K::LastUsedAt),
         ])
+        .column((W::Table, W::TimeZone))
         .from(K::Table)
         .inner_join(
             M::Table,

@@ -46,3 +46,24 @@ pub async fn count(s: &mut Session) -> StoreResult<i64> {
     let q = Query::select().from(W::Table).to_owned();
     Ok(s.fetch_one::<Count, _>(&count_of(&q)).await?.0)
 }
+
+/// Changes a workspace's name and time zone.
+pub async fn update(
+    s: &mut Session,
+    id: &str,
+    name: &str,
+    time_zone: &str,
+    at: laneway_core::time::Timestamp,
+) -> StoreResult<()> {
+    let q = Query::update()
+        .table(W::Table)
+        .value(W::Name, name)
+        .value(W::TimeZone, time_zone)
+        .value(W::UpdatedAt, s.ts(at))
+        .and_where(Expr::col(W::Id).eq(id))
+        .to_owned();
+    if s.execute(&q).await? == 0 {
+        return Err(crate::StoreError::NotFound);
+    }
+    Ok(())
+}

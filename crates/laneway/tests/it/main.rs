@@ -21,5 +21,6 @@ mod tasks;
 mod webhooks;
 mod webhooks_api;
 mod webhooks_procs;
+mod workspace_tz;
 
 pub use support::{Backend, TestApp};

@@ -23,6 +23,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/schema/pipelines/{id}", &["get", "patch", "delete"]),
     ("/schema/pipelines/{id}/stages", &["post"]),
     ("/schema/stages/{id}", &["get", "patch", "delete"]),
+    ("/workspace", &["get", "patch"]),
     ("/webhooks", &["get", "post", "delete"]),
     ("/webhooks/{id}", &["get", "patch", "delete"]),
     ("/webhooks/{id}/rotate-secret", &["post"]),
