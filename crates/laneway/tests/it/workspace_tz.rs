@@ -4,7 +4,6 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::backend_test;
-use crate::support::TestApp;
 
 fn ymd(t: OffsetDateTime) -> String {
     laneway_core::time::format_date(t.date())
@@ -42,8 +41,8 @@ backend_test!(time_zone_is_settable_and_checked, |app| async move {
     assert_eq!(r.data()["time_zone"], "America/New_York");
 });
 
-/// `due_date eq today` is the workspace's local day. Kiritimati is UTC+14 and Pago Pago
-/// UTC−11 all year (no daylight saving), so their dates are computed here by hand.
+// `due_date eq today` is the workspace's local day. Kiritimati is UTC+14 and Pago Pago
+// UTC−11 all year (no daylight saving), so their dates are computed here by hand.
 backend_test!(today_is_the_workspace_day, |app| async move {
     let now = OffsetDateTime::now_utc();
     let mut ids = std::collections::HashMap::new();
