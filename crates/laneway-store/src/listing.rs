@@ -824,6 +824,34 @@ fn apply(reg: &Registry, f: &Field, op: Op, lits: &[Lit], ctx: &Ctx) -> SimpleEx
             _ => s.to_ascii_lowercase(),
         }
     };
+    // SQLite: a record title's substring operators go through the trigram index.
+    if ctx.backend == Backend::Sqlite
+        && matches!(
+            f.src,
+            Src::Searchable {
+                search: "title_search",
+                ..
+            }
+        )
+        && matches!(op, Op::Contains | Op::StartsWith | Op::EndsWith)
+        && !lits.is_empty()
+    {
+        let needle = glob_escape(&fold(&text_needle(&lits[0])));
+        let pattern = match op {
+            Op::Contains => Some(format!("*{needle}*")),
+            Op::StartsWith => Some(format!("{needle}*")),
+            Op::EndsWith => Some(format!("*{needle}")),
+            _ => None,
+        };
+        if let Some(p) = pattern {
+            let hits = Query::select()
+                .expr(Expr::cust("rowid"))
+                .from(Alias::new("records_fts"))
+                .and_where(Expr::cust_with_values("title_search GLOB ?", [p]))
+                .to_owned();
+            return Expr::col((Alias::new(reg.table), Alias::new("search_key"))).in_subquery(hits);
+        }
+    }
     match op {
         Op::IsNull => Expr::expr(v).is_null(),
         Op::IsNotNull => Expr::expr(v).is_not_null(),
@@ -876,6 +904,22 @@ fn apply(reg: &Registry, f: &Field, op: Op, lits: &[Lit], ctx: &Ctx) -> SimpleEx
         }
         _ => compare(&v, op, &lits[0], f, ctx),
     }
+}
+
+/// `s` with GLOB's special characters taken literally (each in a one-character class).
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '*' | '?' | '[' => {
+                out.push('[');
+                out.push(ch);
+                out.push(']');
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
 }
 
 fn compare(v: &SimpleExpr, op: Op, l: &Lit, f: &Field, ctx: &Ctx) -> SimpleExpr {
