@@ -165,6 +165,14 @@ async fn maintenance(state: AppState, shutdown: CancellationToken) {
         }
         let days = state.config.event_retention_days;
         if days > 0 {
+            // Retention keeps what the webhook fan-out has not read; let it catch up first
+            // (at start it may still be working through events that came in while stopped).
+            webhooks::fanout::catch_up(
+                &db,
+                &state.config.webhooks,
+                std::time::Duration::from_secs(30),
+            )
+            .await;
             match purge_events(&db, days, &shutdown).await {
                 Ok(n) if n > 0 => tracing::info!(purged = n, days, "events past retention removed"),
                 Ok(_) => {}
