@@ -20,6 +20,7 @@ mod schema;
 mod tasks;
 mod webhooks;
 mod webhooks_api;
+mod webhooks_lists;
 mod webhooks_procs;
 mod workspace_tz;
 
