@@ -20,6 +20,10 @@ pub const PIPELINE_DELETED: &str = "pipeline.deleted";
 pub const STAGE_CREATED: &str = "stage.created";
 pub const STAGE_UPDATED: &str = "stage.updated";
 pub const STAGE_DELETED: &str = "stage.deleted";
+pub const NOTE_CREATED: &str = "note.created";
+pub const NOTE_UPDATED: &str = "note.updated";
+pub const NOTE_DELETED: &str = "note.deleted";
+pub const COMMENT_CREATED: &str = "comment.created";
 
 /// Every canonical event name, in the order of spec §8.
 pub const ALL: &[&str] = &[

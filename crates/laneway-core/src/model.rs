@@ -228,3 +228,44 @@ pub struct Task {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub deleted_at: Option<Timestamp>,
 }
+
+/// A note on a record, on a pipeline (a board), or on the workspace when both are `null`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Note {
+    pub id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub record_id: Option<Uuid>,
+    pub pipeline_id: Option<Uuid>,
+    /// The member whose key wrote the note.
+    pub author_id: Option<Uuid>,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    #[serde(with = "serde_ts::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// A comment on a record or on a task (exactly one of `record_id`, `task_id` is set).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Comment {
+    pub id: Uuid,
+    pub body: String,
+    /// The member whose key wrote the comment.
+    pub author_id: Option<Uuid>,
+    pub record_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    #[serde(with = "serde_ts::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
+}

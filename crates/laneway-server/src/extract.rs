@@ -396,6 +396,25 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// Two path parameters (`/records/{id}/comments/{comment_id}`), rejecting like [`PathId`].
+pub struct PathIds(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let no_such = || ApiError::not_found("No resource with this id");
+        let (a, b) = axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| no_such())?
+            .0;
+        if a.contains('\0') || b.contains('\0') {
+            return Err(no_such());
+        }
+        Ok(PathIds(a, b))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

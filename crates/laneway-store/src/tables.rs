@@ -218,3 +218,32 @@ pub enum WebhookFanout {
     Tx,
     Seq,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum Notes {
+    Table,
+    Id,
+    WorkspaceId,
+    Title,
+    Body,
+    RecordId,
+    PipelineId,
+    AuthorId,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Comments {
+    Table,
+    Id,
+    WorkspaceId,
+    RecordId,
+    TaskId,
+    Body,
+    AuthorId,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}

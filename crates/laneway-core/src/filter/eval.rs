@@ -117,7 +117,7 @@ pub struct FieldDef {
 /// event's `data` JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResourceFields {
-    /// The event's `resource_type`: `record`, `task`, `pipeline` or `stage`.
+    /// The event's `resource_type`: `record`, `task`, `pipeline`, `stage`, `note` or `comment`.
     pub resource: &'static str,
     /// The named fields, in the order error messages list them.
     pub fields: &'static [FieldDef],
@@ -204,16 +204,49 @@ pub static STAGE_FIELDS: ResourceFields = ResourceFields {
     custom_data: false,
 };
 
+/// Notes, as `note.*` events carry them.
+pub static NOTE_FIELDS: ResourceFields = ResourceFields {
+    resource: "note",
+    fields: &[
+        fd("id", "/id", FieldKind::Id),
+        fd("title", "/title", FieldKind::Text),
+        fd("body", "/body", FieldKind::Text),
+        fd("record_id", "/record_id", FieldKind::Id),
+        fd("pipeline_id", "/pipeline_id", FieldKind::Id),
+        fd("author_id", "/author_id", FieldKind::Id),
+        fd("created_at", "/created_at", FieldKind::Datetime),
+        fd("updated_at", "/updated_at", FieldKind::Datetime),
+        fd("deleted_at", "/deleted_at", FieldKind::Datetime),
+    ],
+    custom_data: false,
+};
+
+/// Comments, as `comment.created` events carry them.
+pub static COMMENT_FIELDS: ResourceFields = ResourceFields {
+    resource: "comment",
+    fields: &[
+        fd("id", "/id", FieldKind::Id),
+        fd("body", "/body", FieldKind::Text),
+        fd("author_id", "/author_id", FieldKind::Id),
+        fd("record_id", "/record_id", FieldKind::Id),
+        fd("task_id", "/task_id", FieldKind::Id),
+        fd("created_at", "/created_at", FieldKind::Datetime),
+    ],
+    custom_data: false,
+};
+
 /// Every resource an event can be about, for a webhook subscribed to `*`.
-pub static RESOURCES: [&ResourceFields; 4] = [
+pub static RESOURCES: [&ResourceFields; 6] = [
     &RECORD_FIELDS,
     &TASK_FIELDS,
     &PIPELINE_FIELDS,
     &STAGE_FIELDS,
+    &NOTE_FIELDS,
+    &COMMENT_FIELDS,
 ];
 
 /// The fields of the resource an event is about, by its `resource_type` (`record`, `task`,
-/// `pipeline`, `stage`); `None` for any other.
+/// `pipeline`, `stage`, `note`, `comment`); `None` for any other.
 pub fn resource_fields(resource_type: &str) -> Option<&'static ResourceFields> {
     RESOURCES
         .iter()

@@ -1,12 +1,14 @@
 //! The REST API under `/api/v1`: one module per resource, merged here, plus the layers every
 //! request goes through (request id, tracing, body limit, panic guard) and JSON fallbacks.
 
+mod comments;
 mod etag;
 mod events;
 mod idempotency;
 mod keys;
 pub mod listing;
 mod me;
+pub(crate) mod notes;
 mod members;
 pub mod openapi;
 pub mod ratelimit;
@@ -51,6 +53,8 @@ pub fn app(state: AppState) -> Router {
         .merge(keys::router())
         .merge(schema::router())
         .merge(tasks::router())
+        .merge(notes::router())
+        .merge(comments::router())
         .merge(records::router())
         .merge(events::router())
         .merge(webhooks::router())

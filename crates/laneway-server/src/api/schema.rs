@@ -585,6 +585,10 @@ async fn delete_pipeline(
             p.slug
         )));
     }
+    // The board's notes go with it (each with its `note.deleted`).
+    for n in laneway_store::repo::notes::of_pipeline_for_update(&mut s, auth.ws(), id).await? {
+        super::notes::write_delete(&mut s, auth.ws(), n).await?;
+    }
     let at = now();
     schema::delete_pipeline(&mut s, auth.ws(), id).await?;
     let mut data = to_value(&p);

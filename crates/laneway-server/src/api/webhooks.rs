@@ -222,7 +222,7 @@ fn filterable_resources(events: &[String]) -> Vec<&'static ResourceFields> {
     };
     for e in events {
         if e == "*" {
-            for r in ["record", "task", "pipeline", "stage"] {
+            for r in ["record", "task", "pipeline", "stage", "note", "comment"] {
                 add(r);
             }
             continue;
@@ -237,6 +237,8 @@ fn filterable_resources(events: &[String]) -> Vec<&'static ResourceFields> {
             ("pipeline", _) => add("pipeline"),
             ("task", _) => add("task"),
             ("stage", _) => add("stage"),
+            ("note", _) => add("note"),
+            ("comment", _) => add("comment"),
             _ => {}
         }
     }
@@ -261,7 +263,7 @@ fn read_filter(raw: &Value, events: &[String]) -> ApiResult<String> {
     if resources.is_empty() {
         return Err(ApiError::invalid(
             "filter",
-            "'filter' applies to record, task, pipeline and stage events, and this webhook subscribes to none",
+            "'filter' applies to record, task, pipeline, stage, note and comment events, and this webhook subscribes to none",
         ));
     }
     filter::check(&expr, &resources)

@@ -54,8 +54,8 @@ pub async fn pass(db: &Db, cfg: &WebhookConfig) -> StoreResult<Pass> {
     let mut used: HashMap<String, i64> = HashMap::new();
     let mut zones: HashMap<String, Zone> = HashMap::new();
     let mut rows = Vec::new();
-    // Pipelines of the records that tasks are on, for pipeline-scoped webhooks.
-    let mut record_pipelines: HashMap<Uuid, Option<Uuid>> = HashMap::new();
+    // Pipelines of records and records of tasks, for pipeline- and record-scoped webhooks.
+    let mut cache = ScopeCache::default();
     for e in &entries {
         let ws = e.event.workspace_id.clone();
         if !hooks.contains_key(&ws) {
@@ -82,7 +82,7 @@ pub async fn pass(db: &Db, cfg: &WebhookConfig) -> StoreResult<Pass> {
                 continue;
             }
             let zone = zones.get(&ws).cloned().unwrap_or_else(Zone::utc);
-            if !in_scope(&mut s, h, e, &mut record_pipelines).await? || !h.passes(e, &zone) {
+            if !in_scope(&mut s, h, e, &mut cache).await? || !h.passes(e, &zone) {
                 continue;
             }
             let mut status = if h.row.hook.is_active {
@@ -179,14 +179,18 @@ async fn in_scope(
     s: &mut Session,
     h: &Prepared,
     e: &LogEntry,
-    record_pipelines: &mut HashMap<Uuid, Option<Uuid>>,
+    cache: &mut ScopeCache,
 ) -> StoreResult<bool> {
     let data = &e.event.data;
     let id: Option<Uuid> = e.resource_id.parse().ok();
     if let Some(record) = h.row.hook.record_id {
         let about = match e.resource_type.as_str() {
             "record" => id,
-            "task" => uuid_at(data, "record_id"),
+            "task" | "note" => uuid_at(data, "record_id"),
+            "comment" => match uuid_at(data, "record_id") {
+                Some(r) => Some(r),
+                None => task_record(s, data, &mut cache.task_records).await?,
+            },
             _ => None,
         };
         if about != Some(record) {
@@ -197,17 +201,19 @@ async fn in_scope(
         let about = match e.resource_type.as_str() {
             "record" | "stage" => uuid_at(data, "pipeline_id"),
             "pipeline" => id,
-            "task" => match uuid_at(data, "record_id") {
-                Some(r) => match record_pipelines.get(&r) {
-                    Some(p) => *p,
-                    None => {
-                        let p = repo::record_pipeline(s, r).await?;
-                        record_pipelines.insert(r, p);
-                        p
-                    }
-                },
-                None => None,
+            // A note on a board is about it; a note on a record, about the record's board.
+            "note" => match uuid_at(data, "pipeline_id") {
+                Some(p) => Some(p),
+                None => pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?,
             },
+            "task" => pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?,
+            "comment" => {
+                let record = match uuid_at(data, "record_id") {
+                    Some(r) => Some(r),
+                    None => task_record(s, data, &mut cache.task_records).await?,
+                };
+                pipeline_of(s, record, &mut cache.record_pipelines).await?
+            }
             _ => None,
         };
         if about != Some(pipeline) {
@@ -215,6 +221,45 @@ async fn in_scope(
         }
     }
     Ok(true)
+}
+
+/// Lookups for scoping, kept for one pass.
+#[derive(Default)]
+struct ScopeCache {
+    record_pipelines: HashMap<Uuid, Option<Uuid>>,
+    task_records: HashMap<Uuid, Option<Uuid>>,
+}
+
+/// The pipeline of a record (cached for the pass).
+async fn pipeline_of(
+    s: &mut Session,
+    record: Option<Uuid>,
+    record_pipelines: &mut HashMap<Uuid, Option<Uuid>>,
+) -> StoreResult<Option<Uuid>> {
+    let Some(r) = record else { return Ok(None) };
+    if let Some(p) = record_pipelines.get(&r) {
+        return Ok(*p);
+    }
+    let p = repo::record_pipeline(s, r).await?;
+    record_pipelines.insert(r, p);
+    Ok(p)
+}
+
+/// The record of the task a comment is on (cached for the pass).
+async fn task_record(
+    s: &mut Session,
+    data: &Value,
+    task_records: &mut HashMap<Uuid, Option<Uuid>>,
+) -> StoreResult<Option<Uuid>> {
+    let Some(t) = uuid_at(data, "task_id") else {
+        return Ok(None);
+    };
+    if let Some(r) = task_records.get(&t) {
+        return Ok(*r);
+    }
+    let r = repo::task_record(s, t).await?;
+    task_records.insert(t, r);
+    Ok(r)
 }
 
 /// Fans out until every settled event is read (tools and tests; the engine does this on its

@@ -3,7 +3,9 @@
 pub mod events;
 pub mod idempotency;
 pub mod keys;
+pub mod comments;
 pub mod members;
+pub mod notes;
 pub mod records;
 pub mod schema;
 pub mod settings;

@@ -1283,6 +1283,20 @@ pub async fn record_pipeline(s: &mut Session, record: Uuid) -> StoreResult<Optio
         .and_then(|p| p.0))
 }
 
+/// The record a task is on (deleted tasks too: their events are still fanned out).
+pub async fn task_record(s: &mut Session, task: Uuid) -> StoreResult<Option<Uuid>> {
+    use crate::tables::Tasks as T;
+    let q = Query::select()
+        .expr_as(Expr::col(T::RecordId), sea_query::Alias::new("pipeline_id"))
+        .from(T::Table)
+        .and_where(Expr::col(T::Id).eq(task))
+        .to_owned();
+    Ok(s.fetch_optional::<PipelineOf, _>(&q)
+        .await?
+        .and_then(|p| p.0))
+}
+
+/// One optional id, read from a column aliased `pipeline_id`.
 struct PipelineOf(Option<Uuid>);
 
 impl FromRow for PipelineOf {

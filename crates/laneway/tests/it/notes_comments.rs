@@ -1,0 +1,1 @@
+//! `/notes` and comments on records and tasks (spec §7).

@@ -1,0 +1,1 @@
+//! Webhooks and the note and comment events: delivery, scope and filters.
