@@ -8,8 +8,8 @@ mod idempotency;
 mod keys;
 pub mod listing;
 mod me;
-pub(crate) mod notes;
 mod members;
+pub(crate) mod notes;
 pub mod openapi;
 pub mod ratelimit;
 pub mod members_checks {

@@ -204,9 +204,13 @@ async fn in_scope(
             // A note on a board is about it; a note on a record, about the record's board.
             "note" => match uuid_at(data, "pipeline_id") {
                 Some(p) => Some(p),
-                None => pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?,
+                None => {
+                    pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?
+                }
             },
-            "task" => pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?,
+            "task" => {
+                pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?
+            }
             "comment" => {
                 let record = match uuid_at(data, "record_id") {
                     Some(r) => Some(r),

@@ -1,9 +1,9 @@
 //! Queries, one module per resource. Every function is scoped to a workspace.
 
+pub mod comments;
 pub mod events;
 pub mod idempotency;
 pub mod keys;
-pub mod comments;
 pub mod members;
 pub mod notes;
 pub mod records;

@@ -21,8 +21,8 @@ mod schema;
 mod tasks;
 mod webhooks;
 mod webhooks_api;
-mod webhooks_notes;
 mod webhooks_lists;
+mod webhooks_notes;
 mod webhooks_procs;
 mod workspace_tz;
 
