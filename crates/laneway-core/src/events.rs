@@ -24,6 +24,8 @@ pub const NOTE_CREATED: &str = "note.created";
 pub const NOTE_UPDATED: &str = "note.updated";
 pub const NOTE_DELETED: &str = "note.deleted";
 pub const COMMENT_CREATED: &str = "comment.created";
+pub const CONTRACT_CREATED: &str = "contract.created";
+pub const CONTRACT_SIGNED: &str = "contract.signed";
 
 /// Every canonical event name, in the order of spec §8.
 pub const ALL: &[&str] = &[

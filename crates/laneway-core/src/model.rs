@@ -269,3 +269,63 @@ pub struct Comment {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub deleted_at: Option<Timestamp>,
 }
+
+/// Where a contract is in its life: `draft` → `sent` → `signed`, or `void`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContractStatus {
+    Draft,
+    Sent,
+    Signed,
+    Void,
+}
+
+impl ContractStatus {
+    pub const ALL: [&'static str; 4] = ["draft", "sent", "signed", "void"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractStatus::Draft => "draft",
+            ContractStatus::Sent => "sent",
+            ContractStatus::Signed => "signed",
+            ContractStatus::Void => "void",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ContractStatus> {
+        match s {
+            "draft" => Some(ContractStatus::Draft),
+            "sent" => Some(ContractStatus::Sent),
+            "signed" => Some(ContractStatus::Signed),
+            "void" => Some(ContractStatus::Void),
+            _ => None,
+        }
+    }
+}
+
+/// A contract on a record, signed through a one-time public link.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Contract {
+    pub id: Uuid,
+    pub record_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub status: ContractStatus,
+    /// The name the signer typed; `null` until signed.
+    pub signer_name: Option<String>,
+    #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub signed_at: Option<Timestamp>,
+    /// When the signing link was last issued.
+    #[serde(with = "serde_ts::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sent_at: Option<Timestamp>,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    #[serde(with = "serde_ts::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
+}

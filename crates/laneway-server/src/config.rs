@@ -18,6 +18,9 @@ pub struct ServerConfig {
     /// Events older than this many days are deleted (hourly, in batches); 0 keeps them forever.
     pub event_retention_days: u32,
     pub webhooks: WebhookConfig,
+    /// The address people reach this server at (`https://crm.example.com`), for links sent
+    /// out of the API such as contract signing links; unset, the request's `Host` is used.
+    pub public_url: Option<String>,
 }
 
 /// The delivery engine's settings (spec webhooks.md, "Server settings").
@@ -80,6 +83,7 @@ impl ServerConfig {
             rate_limit: 100,
             event_retention_days: 0,
             webhooks: WebhookConfig::default(),
+            public_url: None,
         }
     }
 }

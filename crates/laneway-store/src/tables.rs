@@ -247,3 +247,22 @@ pub enum Comments {
     UpdatedAt,
     DeletedAt,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum Contracts {
+    Table,
+    Id,
+    WorkspaceId,
+    RecordId,
+    Title,
+    Body,
+    Status,
+    SignerName,
+    SignedAt,
+    SentAt,
+    SignTokenHash,
+    SignTokenExpiresAt,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}

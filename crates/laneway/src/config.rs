@@ -32,6 +32,7 @@ pub struct FileConfig {
     pub allow_private_webhook_targets: Option<bool>,
     pub max_webhooks: Option<u32>,
     pub max_deliveries_per_month: Option<u64>,
+    pub public_url: Option<String>,
 }
 
 impl FileConfig {

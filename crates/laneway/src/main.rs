@@ -98,6 +98,10 @@ struct ServeArgs {
     /// Finished deliveries kept per webhook (default 100)
     #[arg(long, env = "LANEWAY_WEBHOOK_HISTORY")]
     webhook_history: Option<u64>,
+    /// The address people reach this server at, e.g. https://crm.example.com: the base of
+    /// links the API hands out (contract signing links); default: the request's Host
+    #[arg(long, env = "LANEWAY_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Allow webhooks to http://, private, loopback and link-local addresses
     #[arg(long, env = "LANEWAY_ALLOW_PRIVATE_WEBHOOK_TARGETS", num_args = 0..=1, default_missing_value = "true")]
     allow_private_webhook_targets: Option<bool>,
@@ -431,6 +435,15 @@ async fn serve(cli: &Cli, file: &FileConfig, args: &ServeArgs) -> anyhow::Result
         file.event_retention_days,
         cfg.event_retention_days,
     );
+    if let Some(u) = args.public_url.clone().or(file.public_url.clone()) {
+        let parsed = url::Url::parse(u.trim())
+            .ok()
+            .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+            .ok_or_else(|| {
+                anyhow!("invalid public URL '{u}': expected e.g. https://crm.example.com")
+            })?;
+        cfg.public_url = Some(parsed.as_str().trim_end_matches('/').to_string());
+    }
     let w = &mut cfg.webhooks;
     if let Some(t) = args
         .webhook_timeout

@@ -117,7 +117,7 @@ pub struct FieldDef {
 /// event's `data` JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResourceFields {
-    /// The event's `resource_type`: `record`, `task`, `pipeline`, `stage`, `note` or `comment`.
+    /// The event's `resource_type`: `record`, `task`, `pipeline`, `stage`, `note`, `comment` or `contract`.
     pub resource: &'static str,
     /// The named fields, in the order error messages list them.
     pub fields: &'static [FieldDef],
@@ -235,18 +235,37 @@ pub static COMMENT_FIELDS: ResourceFields = ResourceFields {
     custom_data: false,
 };
 
+/// Contracts, as `contract.*` events carry them.
+pub static CONTRACT_FIELDS: ResourceFields = ResourceFields {
+    resource: "contract",
+    fields: &[
+        fd("id", "/id", FieldKind::Id),
+        fd("record_id", "/record_id", FieldKind::Id),
+        fd("title", "/title", FieldKind::Text),
+        fd("body", "/body", FieldKind::Text),
+        fd("status", "/status", FieldKind::Text),
+        fd("signer_name", "/signer_name", FieldKind::Text),
+        fd("signed_at", "/signed_at", FieldKind::Datetime),
+        fd("sent_at", "/sent_at", FieldKind::Datetime),
+        fd("created_at", "/created_at", FieldKind::Datetime),
+        fd("updated_at", "/updated_at", FieldKind::Datetime),
+    ],
+    custom_data: false,
+};
+
 /// Every resource an event can be about, for a webhook subscribed to `*`.
-pub static RESOURCES: [&ResourceFields; 6] = [
+pub static RESOURCES: [&ResourceFields; 7] = [
     &RECORD_FIELDS,
     &TASK_FIELDS,
     &PIPELINE_FIELDS,
     &STAGE_FIELDS,
     &NOTE_FIELDS,
     &COMMENT_FIELDS,
+    &CONTRACT_FIELDS,
 ];
 
 /// The fields of the resource an event is about, by its `resource_type` (`record`, `task`,
-/// `pipeline`, `stage`, `note`, `comment`); `None` for any other.
+/// `pipeline`, `stage`, `note`, `comment`, `contract`); `None` for any other.
 pub fn resource_fields(resource_type: &str) -> Option<&'static ResourceFields> {
     RESOURCES
         .iter()

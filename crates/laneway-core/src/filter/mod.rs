@@ -14,8 +14,8 @@ mod suggest;
 
 pub use eval::{
     check, evaluate, matches, resource_fields, EvalCtx, FieldDef, FieldKind, ResourceFields,
-    COMMENT_FIELDS, NOTE_FIELDS, PIPELINE_FIELDS, RECORD_FIELDS, RESOURCES, STAGE_FIELDS,
-    TASK_FIELDS,
+    COMMENT_FIELDS, CONTRACT_FIELDS, NOTE_FIELDS, PIPELINE_FIELDS, RECORD_FIELDS, RESOURCES,
+    STAGE_FIELDS, TASK_FIELDS,
 };
 pub use json::parse_json;
 pub use parse::parse_str;

@@ -2,6 +2,7 @@
 //! request goes through (request id, tracing, body limit, panic guard) and JSON fallbacks.
 
 mod comments;
+mod contracts;
 mod etag;
 mod events;
 mod idempotency;
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tasks::router())
         .merge(notes::router())
         .merge(comments::router())
+        .merge(contracts::router())
         .merge(records::router())
         .merge(events::router())
         .merge(webhooks::router())

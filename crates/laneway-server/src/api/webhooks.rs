@@ -222,7 +222,9 @@ fn filterable_resources(events: &[String]) -> Vec<&'static ResourceFields> {
     };
     for e in events {
         if e == "*" {
-            for r in ["record", "task", "pipeline", "stage", "note", "comment"] {
+            for r in [
+                "record", "task", "pipeline", "stage", "note", "comment", "contract",
+            ] {
                 add(r);
             }
             continue;
@@ -239,6 +241,7 @@ fn filterable_resources(events: &[String]) -> Vec<&'static ResourceFields> {
             ("stage", _) => add("stage"),
             ("note", _) => add("note"),
             ("comment", _) => add("comment"),
+            ("contract", _) => add("contract"),
             _ => {}
         }
     }
@@ -263,7 +266,7 @@ fn read_filter(raw: &Value, events: &[String]) -> ApiResult<String> {
     if resources.is_empty() {
         return Err(ApiError::invalid(
             "filter",
-            "'filter' applies to record, task, pipeline, stage, note and comment events, and this webhook subscribes to none",
+            "'filter' applies to record, task, pipeline, stage, note, comment and contract events, and this webhook subscribes to none",
         ));
     }
     filter::check(&expr, &resources)

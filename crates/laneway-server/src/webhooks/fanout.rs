@@ -186,7 +186,7 @@ async fn in_scope(
     if let Some(record) = h.row.hook.record_id {
         let about = match e.resource_type.as_str() {
             "record" => id,
-            "task" | "note" => uuid_at(data, "record_id"),
+            "task" | "note" | "contract" => uuid_at(data, "record_id"),
             "comment" => match uuid_at(data, "record_id") {
                 Some(r) => Some(r),
                 None => task_record(s, data, &mut cache.task_records).await?,
@@ -208,7 +208,7 @@ async fn in_scope(
                     pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?
                 }
             },
-            "task" => {
+            "task" | "contract" => {
                 pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?
             }
             "comment" => {

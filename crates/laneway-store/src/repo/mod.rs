@@ -1,6 +1,7 @@
 //! Queries, one module per resource. Every function is scoped to a workspace.
 
 pub mod comments;
+pub mod contracts;
 pub mod events;
 pub mod idempotency;
 pub mod keys;

@@ -5,6 +5,7 @@ mod support;
 mod auth;
 mod backends;
 mod cli;
+mod contracts;
 mod conventions;
 mod events;
 mod events_stream;

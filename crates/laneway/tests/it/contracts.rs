@@ -1,0 +1,1 @@
+//! `/contracts` and the public signing link (spec §7).
