@@ -504,7 +504,6 @@ async fn by_link(s: &mut Session, token: &str, lock: bool) -> ApiResult<contract
     get,
     path = "/public/contracts/{token}",
     tag = "contracts",
-    security(()),
     params(("token" = String, Path, description = "The token of the signing link")),
     responses((status = 200, description = "The contract", body = Envelope<PublicContract>))
 )]
@@ -525,7 +524,6 @@ async fn public_contract(
     post,
     path = "/public/contracts/{token}/sign",
     tag = "contracts",
-    security(()),
     params(("token" = String, Path, description = "The token of the signing link")),
     request_body = SignIn,
     responses((status = 200, description = "The signed contract", body = Envelope<PublicContract>))

@@ -281,15 +281,22 @@ pub async fn catch_up(db: &Db, cfg: &WebhookConfig, within: std::time::Duration)
     false
 }
 
-/// PostgreSQL: whether committed events wait behind an older transaction still running.
+/// Whether events after the fan-out position remain: readable now, or (PostgreSQL) committed
+/// behind an older transaction still running.
 async fn pending(db: &Db) -> bool {
     let Ok(mut s) = db.read().await else {
         return true;
     };
-    match repo::peek_fanout_position(&mut s).await {
-        Ok(Some(pos)) => laneway_store::repo::events::unsettled(&mut s, None, Some(pos), &[])
+    let Ok(Some(pos)) = repo::peek_fanout_position(&mut s).await else {
+        return true;
+    };
+    // Events the last pass could not read yet may have settled since: check both, or an
+    // event held back during the pass and released just after would count as fanned out.
+    let readable = laneway_store::repo::events::read_log(&mut s, Some(pos), 1)
+        .await
+        .map_or(true, |v| !v.is_empty());
+    readable
+        || laneway_store::repo::events::unsettled(&mut s, None, Some(pos), &[])
             .await
-            .unwrap_or(true),
-        _ => true,
-    }
+            .unwrap_or(true)
 }

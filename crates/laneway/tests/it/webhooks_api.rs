@@ -372,7 +372,7 @@ backend_test!(create_validation_names_the_field, |app| async move {
     assert!(msg.contains("did you mean 'title'"), "{msg}");
     create_err(
         app,
-        json!({"url": url, "events": ["contract.signed"], "filter": "title eq \"x\""}),
+        json!({"url": url, "events": ["form.submitted"], "filter": "title eq \"x\""}),
         "filter",
     )
     .await;
