@@ -408,3 +408,25 @@ async fn bad_listen_address_and_unknown_database_scheme_fail_cleanly() {
     assert_eq!(code, 1);
     assert!(err.contains("unsupported database URL"), "{err}");
 }
+
+#[tokio::test]
+async fn bad_public_url_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    for bad in ["ftp://crm.example.com", "crm.example.com", "https://"] {
+        let (code, _, err) = run(
+            &["serve", "--public-url", bad, "--database-url", &url],
+            &[("RUST_LOG", "off")],
+        )
+        .await;
+        assert_eq!(code, 1, "{bad}: {err}");
+        assert!(err.contains("invalid public URL"), "{bad}: {err}");
+    }
+    let (code, _, err) = run(
+        &["serve", "--database-url", &url],
+        &[("RUST_LOG", "off"), ("LANEWAY_PUBLIC_URL", "mailto:x@y")],
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("invalid public URL"), "{err}");
+}
