@@ -128,6 +128,10 @@ pub enum Events {
     ResourceId,
     CreatedAt,
     Data,
+    /// The scope columns were filled when the event was written.
+    Scoped,
+    ScopeRecordId,
+    ScopePipelineId,
 }
 
 #[derive(Iden, Clone, Copy)]

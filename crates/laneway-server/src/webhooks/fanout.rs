@@ -16,9 +16,7 @@ use laneway_core::webhook::{subscribed, DeliveryStatus};
 use laneway_store::repo::events::LogEntry;
 use laneway_store::repo::webhooks::{self as repo, NewDelivery, WebhookRow};
 use laneway_store::{Db, Session, StoreResult};
-use serde_json::Value;
 use time::{Date, Month};
-use uuid::Uuid;
 
 use crate::config::WebhookConfig;
 
@@ -54,8 +52,6 @@ pub async fn pass(db: &Db, cfg: &WebhookConfig) -> StoreResult<Pass> {
     let mut used: HashMap<String, i64> = HashMap::new();
     let mut zones: HashMap<String, Zone> = HashMap::new();
     let mut rows = Vec::new();
-    // Pipelines of records and records of tasks, for pipeline- and record-scoped webhooks.
-    let mut cache = ScopeCache::default();
     for e in &entries {
         let ws = e.event.workspace_id.clone();
         if !hooks.contains_key(&ws) {
@@ -82,7 +78,7 @@ pub async fn pass(db: &Db, cfg: &WebhookConfig) -> StoreResult<Pass> {
                 continue;
             }
             let zone = zones.get(&ws).cloned().unwrap_or_else(Zone::utc);
-            if !in_scope(&mut s, h, e, &mut cache).await? || !h.passes(e, &zone) {
+            if !in_scope(&mut s, h, e).await? || !h.passes(e, &zone) {
                 continue;
             }
             let mut status = if h.row.hook.is_active {
@@ -170,100 +166,35 @@ impl Prepared {
     }
 }
 
-fn uuid_at(v: &Value, key: &str) -> Option<Uuid> {
-    v.get(key)?.as_str()?.parse().ok()
-}
-
-/// The `pipeline_id` / `record_id` scope (Kanbert's project / client scoping).
-async fn in_scope(
-    s: &mut Session,
-    h: &Prepared,
-    e: &LogEntry,
-    cache: &mut ScopeCache,
-) -> StoreResult<bool> {
-    let data = &e.event.data;
-    let id: Option<Uuid> = e.resource_id.parse().ok();
+/// The `pipeline_id` / `record_id` scope (Kanbert's project / client scoping), as it was
+/// when the event was written (resolved now for events of older versions).
+async fn in_scope(s: &mut Session, h: &Prepared, e: &LogEntry) -> StoreResult<bool> {
+    if h.row.hook.record_id.is_none() && h.row.hook.pipeline_id.is_none() {
+        return Ok(true);
+    }
+    let scope = match e.scope {
+        Some(sc) => sc,
+        None => {
+            laneway_store::repo::events::scope_of(
+                s,
+                &e.resource_type,
+                &e.resource_id,
+                &e.event.data,
+            )
+            .await?
+        }
+    };
     if let Some(record) = h.row.hook.record_id {
-        let about = match e.resource_type.as_str() {
-            "record" => id,
-            "task" | "note" | "contract" => uuid_at(data, "record_id"),
-            "comment" => match uuid_at(data, "record_id") {
-                Some(r) => Some(r),
-                None => task_record(s, data, &mut cache.task_records).await?,
-            },
-            _ => None,
-        };
-        if about != Some(record) {
+        if scope.record != Some(record) {
             return Ok(false);
         }
     }
     if let Some(pipeline) = h.row.hook.pipeline_id {
-        let about = match e.resource_type.as_str() {
-            "record" | "stage" => uuid_at(data, "pipeline_id"),
-            "pipeline" => id,
-            // A note on a board is about it; a note on a record, about the record's board.
-            "note" => match uuid_at(data, "pipeline_id") {
-                Some(p) => Some(p),
-                None => {
-                    pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?
-                }
-            },
-            "task" | "contract" => {
-                pipeline_of(s, uuid_at(data, "record_id"), &mut cache.record_pipelines).await?
-            }
-            "comment" => {
-                let record = match uuid_at(data, "record_id") {
-                    Some(r) => Some(r),
-                    None => task_record(s, data, &mut cache.task_records).await?,
-                };
-                pipeline_of(s, record, &mut cache.record_pipelines).await?
-            }
-            _ => None,
-        };
-        if about != Some(pipeline) {
+        if scope.pipeline != Some(pipeline) {
             return Ok(false);
         }
     }
     Ok(true)
-}
-
-/// Lookups for scoping, kept for one pass.
-#[derive(Default)]
-struct ScopeCache {
-    record_pipelines: HashMap<Uuid, Option<Uuid>>,
-    task_records: HashMap<Uuid, Option<Uuid>>,
-}
-
-/// The pipeline of a record (cached for the pass).
-async fn pipeline_of(
-    s: &mut Session,
-    record: Option<Uuid>,
-    record_pipelines: &mut HashMap<Uuid, Option<Uuid>>,
-) -> StoreResult<Option<Uuid>> {
-    let Some(r) = record else { return Ok(None) };
-    if let Some(p) = record_pipelines.get(&r) {
-        return Ok(*p);
-    }
-    let p = repo::record_pipeline(s, r).await?;
-    record_pipelines.insert(r, p);
-    Ok(p)
-}
-
-/// The record of the task a comment is on (cached for the pass).
-async fn task_record(
-    s: &mut Session,
-    data: &Value,
-    task_records: &mut HashMap<Uuid, Option<Uuid>>,
-) -> StoreResult<Option<Uuid>> {
-    let Some(t) = uuid_at(data, "task_id") else {
-        return Ok(None);
-    };
-    if let Some(r) = task_records.get(&t) {
-        return Ok(*r);
-    }
-    let r = repo::task_record(s, t).await?;
-    task_records.insert(t, r);
-    Ok(r)
 }
 
 /// Fans out until every settled event is read (tools and tests; the engine does this on its

@@ -54,11 +54,15 @@ pub async fn insert(
             E::ResourceId,
             E::CreatedAt,
             E::Data,
+            E::Scoped,
+            E::ScopeRecordId,
+            E::ScopePipelineId,
         ])
         .to_owned();
     let mut out = Vec::with_capacity(events.len());
     for e in events {
         let id = new_id();
+        let scope = scope_of(s, e.resource_type, &e.resource_id, &e.data).await?;
         q.values_panic([
             id.into(),
             ws.into(),
@@ -67,6 +71,9 @@ pub async fn insert(
             e.resource_id.clone().into(),
             s.ts(at).into(),
             e.data.clone().into(),
+            true.into(),
+            scope.record.into(),
+            scope.pipeline.into(),
         ]);
         out.push(Event {
             id,
@@ -261,6 +268,59 @@ pub async fn read_after(
     Ok(rows.into_iter().map(|Positioned(p, e)| (p, e)).collect())
 }
 
+/// The record and the pipeline an event is about, for webhook scopes (`record_id`,
+/// `pipeline_id`): a record itself, the record a task, note, contract or comment (directly or
+/// through its task) is on; the pipeline of a record or stage, a pipeline itself, the board a
+/// note is on, or the pipeline of the record the resource is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub record: Option<Uuid>,
+    pub pipeline: Option<Uuid>,
+}
+
+fn uuid_at(v: &serde_json::Value, key: &str) -> Option<Uuid> {
+    v.get(key)?.as_str()?.parse().ok()
+}
+
+/// Resolves an event's [`Scope`] from its resource (reading the database as the caller's
+/// transaction sees it).
+pub async fn scope_of(
+    s: &mut Session,
+    resource_type: &str,
+    resource_id: &str,
+    data: &serde_json::Value,
+) -> StoreResult<Scope> {
+    use super::webhooks::{record_pipeline, task_record};
+    let id: Option<Uuid> = resource_id.parse().ok();
+    let record = match resource_type {
+        "record" => id,
+        "task" | "note" | "contract" => uuid_at(data, "record_id"),
+        "comment" => match (uuid_at(data, "record_id"), uuid_at(data, "task_id")) {
+            (Some(r), _) => Some(r),
+            (None, Some(t)) => task_record(s, t).await?,
+            (None, None) => None,
+        },
+        _ => None,
+    };
+    let pipeline = match resource_type {
+        "record" | "stage" => uuid_at(data, "pipeline_id"),
+        "pipeline" => id,
+        "note" => match uuid_at(data, "pipeline_id") {
+            Some(p) => Some(p),
+            None => match record {
+                Some(r) => record_pipeline(s, r).await?,
+                None => None,
+            },
+        },
+        "task" | "contract" | "comment" => match record {
+            Some(r) => record_pipeline(s, r).await?,
+            None => None,
+        },
+        _ => None,
+    };
+    Ok(Scope { record, pipeline })
+}
+
 /// An event read from the log with its position and the resource it is about.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
@@ -268,10 +328,20 @@ pub struct LogEntry {
     pub event: Event,
     pub resource_type: String,
     pub resource_id: String,
+    /// Resolved when the event was written; `None` for events written by older versions.
+    pub scope: Option<Scope>,
 }
 
 impl FromRow for LogEntry {
     fn from_row(r: &dyn Row) -> StoreResult<Self> {
+        let scope = if r.bool("scoped")? {
+            Some(Scope {
+                record: r.uuid_opt("scope_record_id")?,
+                pipeline: r.uuid_opt("scope_pipeline_id")?,
+            })
+        } else {
+            None
+        };
         Ok(LogEntry {
             position: Position {
                 tx: r.i64("tx_n")?,
@@ -280,6 +350,7 @@ impl FromRow for LogEntry {
             event: Event::from_row(r)?,
             resource_type: r.string("resource_type")?,
             resource_id: r.string("resource_id")?,
+            scope,
         })
     }
 }
@@ -302,6 +373,9 @@ pub async fn read_log(
             E::Data,
             E::ResourceType,
             E::ResourceId,
+            E::Scoped,
+            E::ScopeRecordId,
+            E::ScopePipelineId,
         ])
         .limit(limit.max(1));
     match backend {

@@ -824,3 +824,83 @@ webhook_test!(
         }
     }
 );
+
+/// Event ids in a webhook's delivery history.
+async fn delivered_events(app: &TestApp, hook_id: &str) -> BTreeSet<String> {
+    let list = app
+        .get(&format!("/webhooks/{hook_id}/deliveries?per_page=100"), 200)
+        .await;
+    list.data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| s(&d["event"]))
+        .collect()
+}
+
+webhook_test!(
+    scope_is_decided_at_commit_not_at_fan_out,
+    |c: &mut laneway_server::ServerConfig| {
+        fast(c);
+        c.webhooks.engine = false;
+    },
+    |app| async move {
+        // The fan-out lags (its engine is off): the record moves to another board before the
+        // events about its task, note and comment are read. They belong to the board the
+        // record was on when they were written.
+        let lead = app.lead("Mover").await;
+        let rid = s(&lead["id"]);
+        let from = s(&lead["pipeline_id"]);
+        let to = app
+            .post(
+                "/schema/pipelines",
+                json!({"name": "Elsewhere", "stages": [{"name": "Open"}]}),
+                201,
+            )
+            .await
+            .data()
+            .clone();
+        let to_id = s(&to["id"]);
+        let (rx1, rx2, rx3) = (
+            Receiver::start().await,
+            Receiver::start().await,
+            Receiver::start().await,
+        );
+        let events = json!(["note.*", "comment.created", "task.created"]);
+        let (on_from, _) =
+            hook_with(app, &rx1, json!({"events": events, "pipeline_id": from})).await;
+        let (on_to, _) =
+            hook_with(app, &rx2, json!({"events": events, "pipeline_id": to_id})).await;
+        let (on_record, _) =
+            hook_with(app, &rx3, json!({"events": events, "record_id": rid})).await;
+        let tid = task(app, "Call", Some(&rid)).await;
+        note(app, json!({"title": "On the lead", "record_id": rid})).await;
+        comment_on_record(app, &rid, "hello").await;
+        comment_on_task(app, &tid, "on the task").await;
+        app.patch(&format!("/records/{rid}"), json!({"pipeline": to_id}), 200)
+            .await;
+        let db = laneway_store::Db::connect(&app.database_url, &Default::default())
+            .await
+            .unwrap();
+        assert!(
+            laneway_server::webhooks::fanout::catch_up(
+                &db,
+                &Default::default(),
+                Duration::from_secs(20)
+            )
+            .await
+        );
+        db.close().await;
+        let all: BTreeSet<String> = ["comment.created", "note.created", "task.created"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(delivered_events(app, &on_from).await, all);
+        assert_eq!(delivered_events(app, &on_record).await, all);
+        assert_eq!(delivered_events(app, &on_to).await, BTreeSet::new());
+        let list = app
+            .get(&format!("/webhooks/{on_from}/deliveries?per_page=100"), 200)
+            .await;
+        assert_eq!(list.data().as_array().unwrap().len(), 4, "{}", list.data());
+    }
+);
