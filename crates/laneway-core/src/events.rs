@@ -26,6 +26,7 @@ pub const NOTE_DELETED: &str = "note.deleted";
 pub const COMMENT_CREATED: &str = "comment.created";
 pub const CONTRACT_CREATED: &str = "contract.created";
 pub const CONTRACT_SIGNED: &str = "contract.signed";
+pub const FORM_SUBMITTED: &str = "form.submitted";
 
 /// Every canonical event name, in the order of spec §8.
 pub const ALL: &[&str] = &[

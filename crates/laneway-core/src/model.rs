@@ -329,3 +329,33 @@ pub struct Contract {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub deleted_at: Option<Timestamp>,
 }
+
+/// A public form: each submission becomes a record of `object_type` (on a board when the form
+/// names a pipeline), with the submitted values as its `data`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Form {
+    pub id: Uuid,
+    pub name: String,
+    /// The slug of the object type submissions become.
+    pub object_type: String,
+    pub object_type_id: Uuid,
+    /// The board new records go on (its first stage unless `stage_id` says otherwise).
+    pub pipeline_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    /// What the form asks, in order; each value lands in the record's `data` under its key.
+    pub fields: Vec<FieldDef>,
+    /// The key of the field whose answer becomes the record's title (else `name` or `title`
+    /// when the form has such a field, else "<form name> submission").
+    pub title_field: Option<String>,
+    /// Where the public posts submissions (no key needed), relative to the server.
+    pub submit_path: String,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[serde(with = "serde_ts")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    #[serde(with = "serde_ts::option", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
+}

@@ -100,8 +100,11 @@ pub async fn serve(
     });
     let app = api::app(state.clone());
     let signal = shutdown.clone();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { signal.cancelled().await });
     let mut handle = tokio::spawn(async move { server.await });
     tokio::select! {
         joined = &mut handle => {

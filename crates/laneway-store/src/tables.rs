@@ -270,3 +270,19 @@ pub enum Contracts {
     UpdatedAt,
     DeletedAt,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum Forms {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    ObjectTypeId,
+    PipelineId,
+    StageId,
+    Fields,
+    TitleField,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}

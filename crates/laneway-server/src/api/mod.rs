@@ -5,6 +5,7 @@ mod comments;
 mod contracts;
 mod etag;
 mod events;
+mod forms;
 mod idempotency;
 mod keys;
 pub mod listing;
@@ -57,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .merge(notes::router())
         .merge(comments::router())
         .merge(contracts::router())
+        .merge(forms::router())
         .merge(records::router())
         .merge(events::router())
         .merge(webhooks::router())

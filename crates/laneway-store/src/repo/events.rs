@@ -294,7 +294,7 @@ pub async fn scope_of(
     let id: Option<Uuid> = resource_id.parse().ok();
     let record = match resource_type {
         "record" => id,
-        "task" | "note" | "contract" => uuid_at(data, "record_id"),
+        "task" | "note" | "contract" | "form" => uuid_at(data, "record_id"),
         "comment" => match (uuid_at(data, "record_id"), uuid_at(data, "task_id")) {
             (Some(r), _) => Some(r),
             (None, Some(t)) => task_record(s, t).await?,
@@ -312,7 +312,7 @@ pub async fn scope_of(
                 None => None,
             },
         },
-        "task" | "contract" | "comment" => match record {
+        "task" | "contract" | "comment" | "form" => match record {
             Some(r) => record_pipeline(s, r).await?,
             None => None,
         },

@@ -3,6 +3,7 @@
 pub mod comments;
 pub mod contracts;
 pub mod events;
+pub mod forms;
 pub mod idempotency;
 pub mod keys;
 pub mod members;

@@ -10,6 +10,7 @@ mod conventions;
 mod events;
 mod events_stream;
 mod filters;
+mod forms;
 mod idempotency;
 mod kanvo;
 mod members_keys;

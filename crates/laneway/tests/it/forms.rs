@@ -1,0 +1,1 @@
+//! `/forms` and public submissions (spec §7).
