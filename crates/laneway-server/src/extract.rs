@@ -75,6 +75,69 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON object body, or an HTML form post (`application/x-www-form-urlencoded`) read as an
+/// object of strings (a key sent more than once becomes an array), for public forms that
+/// plain HTML can submit.
+pub struct JsonOrForm(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonOrForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Json::<serde_json::Value>::from_request(req, state)
+                .await
+                .map(|Json(v)| JsonOrForm(v));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "Request body is larger than the limit (1 MiB by default)",
+                )
+            } else {
+                ApiError::bad_request(
+                    "invalid_body",
+                    format!("Could not read the request body: {e}"),
+                )
+            }
+        })?;
+        let raw = std::str::from_utf8(&bytes)
+            .map_err(|_| ApiError::bad_request("invalid_body", "Form body is not valid UTF-8"))?;
+        let mut obj = serde_json::Map::new();
+        for (k, v) in form_urlencoded_pairs(raw) {
+            match obj.get_mut(&k) {
+                None => {
+                    obj.insert(k, serde_json::Value::String(v));
+                }
+                Some(serde_json::Value::Array(a)) => a.push(serde_json::Value::String(v)),
+                Some(first) => {
+                    let prev = first.take();
+                    *first = serde_json::Value::Array(vec![prev, serde_json::Value::String(v)]);
+                }
+            }
+        }
+        let value = serde_json::Value::Object(obj);
+        if let Some((field, problem)) = find_unstorable(&value, String::new()) {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                format!("'{field}' {problem}"),
+            ));
+        }
+        Ok(JsonOrForm(value))
+    }
+}
+
 /// Parses a JSON body into `T`, with errors that name the field at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {

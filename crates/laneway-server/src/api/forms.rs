@@ -44,7 +44,7 @@ use super::{
 };
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{nullable, Json, Params, PathId};
+use crate::extract::{nullable, Json, JsonOrForm, Params, PathId};
 use crate::state::AppState;
 
 const MAX_NAME: usize = 200;
@@ -579,8 +579,8 @@ fn title_of(form: &Form, answers: &Map<String, Value>) -> String {
 
 /// Submit a form
 ///
-/// Public (no API key). The body is a JSON object of the form's field keys and answers. The
-/// answers become a record; `record.created` and `form.submitted` fire. At most 10
+/// Public (no API key). The body is a JSON object of the form's field keys and answers, or
+/// an HTML form post (`application/x-www-form-urlencoded`). The answers become a record; `record.created` and `form.submitted` fire. At most 10
 /// submissions per minute per form and client address (429 with `Retry-After` beyond).
 #[utoipa::path(
     post,
@@ -594,7 +594,7 @@ async fn submit_form(
     State(state): State<AppState>,
     PathId(id): PathId,
     ClientIp(ip): ClientIp,
-    Json(body): Json<Value>,
+    JsonOrForm(body): JsonOrForm,
 ) -> ApiResult<Response> {
     let id = path_uuid(&id, "Form")?;
     let mut s = state.db.write().await?;

@@ -24,6 +24,12 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
         return next.run(req).await;
     }
+    // The public endpoints (signing a contract, submitting a form) have no key to scope
+    // replays to; they are safe to retry on their own (a link signs once) and ignore the header.
+    let path = req.uri().path();
+    if path.starts_with("/public/") || path.starts_with("/api/v1/public/") {
+        return next.run(req).await;
+    }
     match handle(state, req, next).await {
         Ok(r) => r,
         Err(e) => e.into_response(),

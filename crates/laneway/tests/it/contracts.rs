@@ -1919,3 +1919,26 @@ async fn openapi_documents_contracts() {
     }
     app.stop().await;
 }
+
+backend_test!(public_sign_ignores_idempotency_key, |app| async move {
+    // A signing page may send Idempotency-Key against double clicks; with no API key to scope
+    // a replay to, the public endpoint ignores it (a link signs once anyway).
+    let rec = app.lead("Idem").await;
+    let c = contract(app, rec["id"].as_str().unwrap(), "Idem terms").await;
+    let link = send_link(app, c["id"].as_str().unwrap()).await;
+    let sign = |name: &str| {
+        app.client
+            .request(Method::POST, app.url(&format!("{link}/sign")))
+            .header("Idempotency-Key", "click-1")
+            .json(&json!({ "signer_name": name }))
+    };
+    let r = app.send(sign("Dana")).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text);
+    assert_eq!(r.data()["status"], "signed");
+    let again = app.send(sign("Dana")).await;
+    assert_eq!(again.status.as_u16(), 404, "{}", again.text);
+    assert_eq!(
+        count_events(app, "contract.signed", c["id"].as_str().unwrap()).await,
+        1
+    );
+});
