@@ -46,6 +46,15 @@ wrk.headers["Authorization"] = "Bearer $KEY"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"type":"lead","title":"Smith Residence","pipeline":"main-sales","stage":"new","data":{"phone":"555-999-0001"}}'
 LUA
+cat >"$TMP/task.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"title":"Call back","record_id":"$ID","due_date":"2026-12-01"}'
+response = function(status, headers, body)
+  if status >= 300 and not shown then io.stderr:write("first failure: ", status, " ", body, "\n"); shown = true end
+end
+LUA
 cat >"$TMP/get.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $KEY"
 LUA
@@ -64,5 +73,6 @@ run() {
 echo "backend: ${DB_URL%%:*}   connections: $CONNS   duration: $DURATION   pinned: ${PIN:-0}"
 run "GET /records/:id" -s "$TMP/get.lua" "$B/records/$ID"
 run "POST /records" -s "$TMP/post.lua" "$B/records"
+run "POST /records/tasks (on a record)" -s "$TMP/task.lua" "$B/records/tasks"
 run "GET /records?type=lead" -s "$TMP/get.lua" "$B/records?type=lead&per_page=50"
 run "GET /me" -s "$TMP/get.lua" "$B/me"
