@@ -27,7 +27,8 @@ use uuid::Uuid;
 use super::openapi::PageQuery;
 use super::records::not_found_as;
 use super::{
-    check_if_match, deleted, ok, path_uuid, to_value, with_etag, Deleted, Envelope, PageEnvelope,
+    bounded_text, check_if_match, deleted, ok, path_uuid, required_text, to_value, with_etag,
+    Deleted, Envelope, PageEnvelope,
 };
 use crate::auth::{hash_token, Reader, Writer};
 use crate::error::{ApiError, ApiResult};
@@ -129,30 +130,6 @@ impl From<&Contract> for PublicContract {
             signed_at: c.signed_at,
         }
     }
-}
-
-fn check_title(t: &str) -> ApiResult<String> {
-    let t = t.trim();
-    if t.is_empty() {
-        return Err(ApiError::invalid("title", "'title' must not be empty"));
-    }
-    if t.chars().count() > MAX_TITLE {
-        return Err(ApiError::invalid(
-            "title",
-            format!("'title' is longer than {MAX_TITLE} characters"),
-        ));
-    }
-    Ok(t.to_string())
-}
-
-fn check_body(b: String) -> ApiResult<String> {
-    if b.chars().count() > MAX_BODY {
-        return Err(ApiError::invalid(
-            "body",
-            format!("'body' is longer than {MAX_BODY} characters"),
-        ));
-    }
-    Ok(b)
 }
 
 fn conflict(c: &Contract, what: &str) -> ApiError {
@@ -275,8 +252,8 @@ async fn create_contract(
     Json(body): Json<ContractIn>,
 ) -> ApiResult<Response> {
     let ws = auth.ws().to_string();
-    let title = check_title(&body.title)?;
-    let text = check_body(body.body.unwrap_or_default())?;
+    let title = required_text("title", &body.title, MAX_TITLE)?;
+    let text = bounded_text("body", body.body.unwrap_or_default(), MAX_BODY)?;
     let mut s = state.db.write().await?;
     match records::get_for_update(&mut s, &ws, body.record_id).await {
         Ok(_) => {}
@@ -350,12 +327,12 @@ async fn update_contract(
         }
     };
     let title = match body.title {
-        Some(Some(t)) => Some(check_title(&t)?),
+        Some(Some(t)) => Some(required_text("title", &t, MAX_TITLE)?),
         Some(None) => return Err(ApiError::invalid("title", "'title' cannot be null")),
         None => None,
     };
     let text = match body.body {
-        Some(Some(b)) => Some(check_body(b)?),
+        Some(Some(b)) => Some(bounded_text("body", b, MAX_BODY)?),
         Some(None) => return Err(ApiError::invalid("body", "'body' cannot be null")),
         None => None,
     };

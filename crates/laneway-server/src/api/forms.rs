@@ -39,8 +39,8 @@ use super::records::service::{
     check_data, created_events, position_in, resolve_named, resolve_stage_id, Place,
 };
 use super::{
-    check_if_match, created, deleted, path_uuid, to_value, with_etag, Deleted, Envelope,
-    PageEnvelope,
+    check_if_match, created, deleted, path_uuid, required_text, to_value, with_etag, Deleted,
+    Envelope, PageEnvelope,
 };
 use crate::auth::{Admin, Reader};
 use crate::error::{ApiError, ApiResult};
@@ -107,20 +107,6 @@ struct FormPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = String)]
     title_field: Option<Option<String>>,
-}
-
-fn check_name(n: &str) -> ApiResult<String> {
-    let n = n.trim();
-    if n.is_empty() {
-        return Err(ApiError::invalid("name", "'name' must not be empty"));
-    }
-    if n.chars().count() > MAX_NAME {
-        return Err(ApiError::invalid(
-            "name",
-            format!("'name' is longer than {MAX_NAME} characters"),
-        ));
-    }
-    Ok(n.to_string())
 }
 
 async fn find_object_type(s: &mut Session, ws: &str, key: &str) -> ApiResult<ObjectType> {
@@ -304,7 +290,7 @@ async fn create_form(
     Json(body): Json<FormIn>,
 ) -> ApiResult<Response> {
     let ws = auth.ws().to_string();
-    let name = check_name(&body.name)?;
+    let name = required_text("name", &body.name, MAX_NAME)?;
     let mut s = state.db.write().await?;
     let ot = find_object_type(&mut s, &ws, &body.object_type).await?;
     check_fields(&body.fields, &ot, body.title_field.as_deref())?;
@@ -357,7 +343,7 @@ async fn update_form(
     check_if_match(&headers, &old)?;
     let mut new = old.clone();
     match body.name {
-        Some(Some(n)) => new.name = check_name(&n)?,
+        Some(Some(n)) => new.name = required_text("name", &n, MAX_NAME)?,
         Some(None) => return Err(ApiError::invalid("name", "'name' cannot be null")),
         None => {}
     }

@@ -194,6 +194,29 @@ pub fn deleted<I: Serialize>(id: I) -> Response {
     ok(Deleted { deleted: true, id })
 }
 
+/// A trimmed text field that must not be blank and holds at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(ApiError::invalid(
+            field,
+            format!("'{field}' must not be empty"),
+        ));
+    }
+    bounded_text(field, v.to_string(), max)
+}
+
+/// A text field kept as sent, of at most `max` characters.
+pub fn bounded_text(field: &str, value: String, max: usize) -> Result<String, ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("'{field}' is longer than {max} characters"),
+        ));
+    }
+    Ok(value)
+}
+
 /// A resource as JSON, for events and diffs.
 pub fn to_value<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)

@@ -20,7 +20,8 @@ use uuid::Uuid;
 use super::openapi::PageQuery;
 use super::records::not_found_as;
 use super::{
-    check_if_match, deleted, path_uuid, to_value, with_etag, Deleted, Envelope, PageEnvelope,
+    bounded_text, check_if_match, deleted, path_uuid, required_text, to_value, with_etag, Deleted,
+    Envelope, PageEnvelope,
 };
 use crate::auth::{Reader, Writer};
 use crate::error::{ApiError, ApiResult};
@@ -73,30 +74,6 @@ struct NotePatch {
     record_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "nullable")]
     pipeline_id: Option<Option<Uuid>>,
-}
-
-fn check_title(t: &str) -> ApiResult<String> {
-    let t = t.trim();
-    if t.is_empty() {
-        return Err(ApiError::invalid("title", "'title' must not be empty"));
-    }
-    if t.chars().count() > MAX_TITLE {
-        return Err(ApiError::invalid(
-            "title",
-            format!("'title' is longer than {MAX_TITLE} characters"),
-        ));
-    }
-    Ok(t.to_string())
-}
-
-fn check_body(b: String) -> ApiResult<String> {
-    if b.chars().count() > MAX_BODY {
-        return Err(ApiError::invalid(
-            "body",
-            format!("'body' is longer than {MAX_BODY} characters"),
-        ));
-    }
-    Ok(b)
 }
 
 async fn check_record(s: &mut Session, ws: &str, id: Uuid) -> ApiResult<()> {
@@ -202,10 +179,10 @@ async fn create_note(
 ) -> ApiResult<Response> {
     let ws = auth.ws().to_string();
     let title = match body.title {
-        Some(t) => check_title(&t)?,
+        Some(t) => required_text("title", &t, MAX_TITLE)?,
         None => "Untitled".to_string(),
     };
-    let text = check_body(body.body.unwrap_or_default())?;
+    let text = bounded_text("body", body.body.unwrap_or_default(), MAX_BODY)?;
     if body.record_id.is_some() && body.pipeline_id.is_some() {
         return Err(both_places());
     }
@@ -267,12 +244,12 @@ async fn update_note(
     check_if_match(&headers, &old)?;
     let mut new = old.clone();
     match body.title {
-        Some(Some(t)) => new.title = check_title(&t)?,
+        Some(Some(t)) => new.title = required_text("title", &t, MAX_TITLE)?,
         Some(None) => return Err(ApiError::invalid("title", "'title' cannot be null")),
         None => {}
     }
     match body.body {
-        Some(Some(b)) => new.body = check_body(b)?,
+        Some(Some(b)) => new.body = bounded_text("body", b, MAX_BODY)?,
         Some(None) => return Err(ApiError::invalid("body", "'body' cannot be null")),
         None => {}
     }

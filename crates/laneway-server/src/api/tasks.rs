@@ -22,7 +22,8 @@ use super::openapi::PageQuery;
 use super::records::not_found_as;
 use super::records::service::check_assignee;
 use super::{
-    check_if_match, deleted, path_uuid, to_value, with_etag, Deleted, Envelope, PageEnvelope,
+    bounded_text, check_if_match, deleted, path_uuid, required_text, to_value, with_etag, Deleted,
+    Envelope, PageEnvelope,
 };
 use crate::auth::{Reader, Writer};
 use crate::error::{ApiError, ApiResult};
@@ -86,30 +87,6 @@ struct TaskPatch {
     due_date: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     notes: Option<Option<String>>,
-}
-
-fn check_title(t: &str) -> ApiResult<String> {
-    let t = t.trim();
-    if t.is_empty() {
-        return Err(ApiError::invalid("title", "'title' must not be empty"));
-    }
-    if t.chars().count() > MAX_TITLE {
-        return Err(ApiError::invalid(
-            "title",
-            format!("'title' is longer than {MAX_TITLE} characters"),
-        ));
-    }
-    Ok(t.to_string())
-}
-
-fn check_notes(n: String) -> ApiResult<String> {
-    if n.chars().count() > MAX_NOTES {
-        return Err(ApiError::invalid(
-            "notes",
-            format!("'notes' is longer than {MAX_NOTES} characters"),
-        ));
-    }
-    Ok(n)
 }
 
 fn check_due(s: &str) -> ApiResult<Date> {
@@ -204,9 +181,12 @@ async fn create_task(
     Json(body): Json<TaskIn>,
 ) -> ApiResult<Response> {
     let ws = auth.ws().to_string();
-    let title = check_title(&body.title)?;
+    let title = required_text("title", &body.title, MAX_TITLE)?;
     let due_date = body.due_date.as_deref().map(check_due).transpose()?;
-    let notes = body.notes.map(check_notes).transpose()?;
+    let notes = body
+        .notes
+        .map(|v| bounded_text("notes", v, MAX_NOTES))
+        .transpose()?;
     let mut s = state.db.write().await?;
     if let Some(r) = body.record_id {
         check_record(&mut s, &ws, r).await?;
@@ -316,7 +296,7 @@ async fn update_task(
     check_if_match(&headers, &old)?;
     let mut new = old.clone();
     match body.title {
-        Some(Some(t)) => new.title = check_title(&t)?,
+        Some(Some(t)) => new.title = required_text("title", &t, MAX_TITLE)?,
         Some(None) => return Err(ApiError::invalid("title", "'title' cannot be null")),
         None => {}
     }
@@ -359,7 +339,7 @@ async fn update_task(
         None => {}
     }
     if let Some(n) = body.notes {
-        new.notes = n.map(check_notes).transpose()?;
+        new.notes = n.map(|v| bounded_text("notes", v, MAX_NOTES)).transpose()?;
     }
     let new = write_update(&mut s, &ws, &old, new).await?;
     s.commit().await?;
