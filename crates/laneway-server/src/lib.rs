@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod state;
 pub mod webhooks;
 
@@ -91,6 +92,7 @@ pub async fn serve(
         tokio::spawn(async move { db.run_event_wakeups(stop).await })
     };
     let engine = state.config.webhooks.engine.then(|| {
+        state.webhooks.workers.starting();
         tokio::spawn(webhooks::run(
             state.db.clone(),
             state.webhooks.clone(),

@@ -408,6 +408,28 @@ impl Session {
         Ok(())
     }
 
+    /// Versions of this binary's migrations that the database has not applied successfully
+    /// (empty when it is up to date). One small query, cheap enough for a readiness probe.
+    pub async fn pending_migrations(&mut self) -> StoreResult<Vec<i64>> {
+        let backend = self.backend();
+        let applied: Vec<i64> = match self.conn() {
+            Conn::Sqlite(c) => {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(c)
+                    .await?
+            }
+            Conn::Pg(c) => {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                    .fetch_all(c)
+                    .await?
+            }
+        };
+        Ok(Db::migration_versions(backend)
+            .into_iter()
+            .filter(|v| !applied.contains(v))
+            .collect())
+    }
+
     /// Cheap liveness probe.
     pub async fn ping(&mut self) -> StoreResult<()> {
         match self.conn() {

@@ -76,6 +76,7 @@ pub fn app(state: AppState) -> Router {
             ratelimit::layer,
         ));
     Router::new()
+        .merge(crate::health::router())
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

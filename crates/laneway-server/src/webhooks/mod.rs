@@ -47,6 +47,58 @@ pub struct Runtime {
     pub wake: Notify,
     /// When each webhook's history was last trimmed, and which trims were put off.
     pruned: std::sync::Mutex<Pruned>,
+    /// Which of the engine's loops are running, for `GET /readyz`.
+    pub workers: Workers,
+}
+
+/// Liveness of the engine's three loops: each flag is set when its loop is spawned and cleared
+/// when the loop's future is dropped, whether it returned, failed or panicked.
+#[derive(Default)]
+pub struct Workers {
+    flags: [std::sync::atomic::AtomicBool; 3],
+}
+
+/// The engine's loops, by name.
+pub const WORKER_NAMES: [&str; 3] = ["fanout", "dispatch", "finish"];
+
+impl Workers {
+    /// Marks every loop as running; called just before the engine is spawned, so a probe
+    /// between the spawn and the loops' first poll does not see them as dead.
+    pub fn starting(&self) {
+        for f in &self.flags {
+            f.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// The names of the loops that are not running.
+    pub fn stopped(&self) -> Vec<&'static str> {
+        self.flags
+            .iter()
+            .zip(WORKER_NAMES)
+            .filter(|(f, _)| !f.load(std::sync::atomic::Ordering::Acquire))
+            .map(|(_, n)| n)
+            .collect()
+    }
+
+    fn guard(rt: &Arc<Runtime>, i: usize) -> WorkerGuard {
+        rt.workers.flags[i].store(true, std::sync::atomic::Ordering::Release);
+        WorkerGuard(rt.clone(), i)
+    }
+}
+
+/// Clears its loop's flag when dropped.
+struct WorkerGuard(Arc<Runtime>, usize);
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        self.0.workers.flags[self.1].store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Runs `fut` with loop `i`'s flag set while it lives.
+async fn watched<F: std::future::Future<Output = ()>>(rt: Arc<Runtime>, i: usize, fut: F) {
+    let _guard = Workers::guard(&rt, i);
+    fut.await
 }
 
 #[derive(Default)]
@@ -86,6 +138,7 @@ impl Runtime {
             config,
             wake: Notify::new(),
             pruned: Default::default(),
+            workers: Workers::default(),
         })
     }
 
@@ -142,15 +195,21 @@ fn js_numbers(v: Value) -> Value {
 pub async fn run(db: Db, rt: Arc<Runtime>, stop: CancellationToken, grace: Duration) {
     let (tx, rx) = mpsc::channel::<Outcome>(4096);
     let sends = TaskTracker::new();
-    let fan = tokio::spawn(fanout_loop(db.clone(), rt.clone(), stop.clone()));
-    let disp = tokio::spawn(dispatch_loop(
-        db.clone(),
+    let fan = tokio::spawn(watched(
         rt.clone(),
-        stop.clone(),
-        tx,
-        sends.clone(),
+        0,
+        fanout_loop(db.clone(), rt.clone(), stop.clone()),
     ));
-    let fin = tokio::spawn(finish_loop(db.clone(), rt.clone(), rx));
+    let disp = tokio::spawn(watched(
+        rt.clone(),
+        1,
+        dispatch_loop(db.clone(), rt.clone(), stop.clone(), tx, sends.clone()),
+    ));
+    let fin = tokio::spawn(watched(
+        rt.clone(),
+        2,
+        finish_loop(db.clone(), rt.clone(), rx),
+    ));
     let _ = fan.await;
     let _ = disp.await;
     sends.close();

@@ -11,6 +11,7 @@ mod events;
 mod events_stream;
 mod filters;
 mod forms;
+mod health;
 mod idempotency;
 mod kanvo;
 mod members_keys;
