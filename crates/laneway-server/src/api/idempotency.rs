@@ -41,8 +41,13 @@ fn conflict(message: &str) -> ApiError {
 }
 
 async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
-    let key = req
-        .headers()
+    let (mut parts, body) = req.into_parts();
+    // Authenticate first: keys are scoped to the caller's workspace, an unauthenticated
+    // request must not learn anything from the store, and a missing or bad key is a 401
+    // whatever else is wrong with the request.
+    let auth = Auth::from_request_parts(&mut parts, &state).await?;
+    let key = parts
+        .headers
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
@@ -54,10 +59,6 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
             )
         })?
         .to_string();
-    let (mut parts, body) = req.into_parts();
-    // Authenticate first: keys are scoped to the caller's workspace, and an unauthenticated
-    // request must not learn anything from the store.
-    let auth = Auth::from_request_parts(&mut parts, &state).await?;
     let bytes = to_bytes(body, state.config.body_limit).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -313,14 +313,14 @@ fn add_response(op: &mut Operation, status: &str, component: &str) {
         .or_insert_with(|| RefOr::Ref(Ref::from_response_name(component)));
 }
 
-fn header_param(name: &str, description: &str) -> RefOr<Parameter> {
+fn header_param(name: &str, description: &str, schema: ObjectBuilder) -> RefOr<Parameter> {
     RefOr::T(
         ParameterBuilder::new()
             .name(name)
             .parameter_in(ParameterIn::Header)
             .required(Required::False)
             .description(Some(description))
-            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .schema(Some(schema.schema_type(Type::String)))
             .build(),
     )
 }
@@ -366,7 +366,11 @@ fn apply(op: &mut Operation, method: HttpMethod, has_id: bool) {
                     "Idempotency-Key",
                     "Makes the POST safe to retry: the same key with the same body within 24 h \
                  returns the first response (with `Idempotent-Replayed: true`); with another \
-                 body it is a 409.",
+                 body it is a 409. 1-255 visible ASCII characters (a UUID is a good choice).",
+                    ObjectBuilder::new()
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[!-~]([ -~]*[!-~])?$")),
                 ));
             match op.responses.responses.get_mut("409") {
                 Some(RefOr::T(own)) => own
@@ -382,6 +386,7 @@ fn apply(op: &mut Operation, method: HttpMethod, has_id: bool) {
                     "If-Match",
                     "An `ETag` from an earlier response: the change applies only if the resource \
                  is still at that version (412 otherwise). `*` matches any version.",
+                    ObjectBuilder::new(),
                 ));
             add_response(op, "412", "PreconditionFailed");
         }

@@ -133,5 +133,17 @@ backend_test!(
             )
             .await;
         assert_eq!(r.error_code(), "invalid_parameter");
+        // Authentication is decided first: without a key, a malformed Idempotency-Key is
+        // still a 401, not a 400.
+        let r = app
+            .expect(
+                app.client
+                    .post(app.url("/records"))
+                    .header("Idempotency-Key", "x".repeat(300))
+                    .json(&body),
+                401,
+            )
+            .await;
+        assert_eq!(r.error_code(), "unauthorized");
     }
 );
