@@ -141,6 +141,8 @@ pub struct Delivery {
     pub next_attempt_at: Option<Timestamp>,
     /// HTTP status of the last attempt.
     pub last_status: Option<u16>,
+    /// How long the last attempt took, in milliseconds, until the response (or the error).
+    pub last_duration_ms: Option<u64>,
     pub last_error: Option<String>,
     #[serde(with = "serde_ts")]
     #[schema(value_type = String, format = DateTime)]

@@ -196,6 +196,7 @@ pub enum WebhookDeliveries {
     DueAt,
     LeaseToken,
     LastStatusCode,
+    LastDurationMs,
     LastError,
     CreatedAt,
     UpdatedAt,

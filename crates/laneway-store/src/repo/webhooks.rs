@@ -853,6 +853,15 @@ async fn insert_attempts(s: &mut Session, batch: &[Outcome]) -> StoreResult<()> 
     Ok(())
 }
 
+/// `CASE id WHEN .. THEN duration .. END`: each delivery's own last duration in one update.
+fn durations_case(outcomes: &[&&Outcome]) -> sea_query::SimpleExpr {
+    let mut case = sea_query::CaseStatement::new();
+    for o in outcomes {
+        case = case.case(Expr::col(D::Id).eq(o.delivery_id), duration_ms(o));
+    }
+    case.finally(Expr::col(D::LastDurationMs)).into()
+}
+
 /// The common case: every attempt of the batch for this webhook succeeded.
 async fn all_succeeded(s: &mut Session, hook: &str, outcomes: &[&Outcome]) -> StoreResult<()> {
     let Some(last) = outcomes.iter().max_by_key(|o| o.started_at) else {
@@ -884,6 +893,7 @@ async fn all_succeeded(s: &mut Session, hook: &str, outcomes: &[&Outcome]) -> St
                 .value(D::DueAt, s.ts(finished))
                 .value(D::LeaseToken, Option::<Uuid>::None)
                 .value(D::LastStatusCode, code.map(i64::from))
+                .value(D::LastDurationMs, durations_case(chunk))
                 .value(D::LastError, Option::<String>::None)
                 .value(D::UpdatedAt, s.ts(finished))
                 .and_where(Expr::col(D::Id).is_in(chunk.iter().map(|o| o.delivery_id)))
@@ -990,6 +1000,7 @@ async fn finish_one(
         .value(D::DueAt, s.ts(due))
         .value(D::LeaseToken, Option::<Uuid>::None)
         .value(D::LastStatusCode, o.status_code.map(i64::from))
+        .value(D::LastDurationMs, duration_ms(o))
         .value(D::LastError, o.error.clone())
         .value(D::UpdatedAt, s.ts(o.finished_at))
         .and_where(Expr::col(D::Id).eq(o.delivery_id))
@@ -1001,7 +1012,11 @@ async fn finish_one(
 
 // ----- history -----
 
-const DELIVERY_COLUMNS: [D; 11] = [
+fn duration_ms(o: &Outcome) -> i64 {
+    i64::try_from(o.duration_ms).unwrap_or(i64::MAX)
+}
+
+const DELIVERY_COLUMNS: [D; 12] = [
     D::Id,
     D::WebhookId,
     D::EventId,
@@ -1010,6 +1025,7 @@ const DELIVERY_COLUMNS: [D; 11] = [
     D::Attempts,
     D::DueAt,
     D::LastStatusCode,
+    D::LastDurationMs,
     D::LastError,
     D::CreatedAt,
     D::UpdatedAt,
@@ -1031,6 +1047,9 @@ impl FromRow for Delivery {
             next_attempt_at: matches!(status, DeliveryStatus::Pending | DeliveryStatus::InFlight)
                 .then_some(due),
             last_status: u16_opt(r.i64_opt("last_status_code")?),
+            last_duration_ms: r
+                .i64_opt("last_duration_ms")?
+                .map(|d| u64::try_from(d).unwrap_or(0)),
             last_error: r.string_opt("last_error")?,
             created_at: r.ts("created_at")?,
             updated_at: r.ts("updated_at")?,
@@ -1093,6 +1112,7 @@ pub fn delivery_registry() -> Registry {
                 .column("last_status_code")
                 .nullable()
                 .unsortable(),
+            Field::col("last_duration_ms", Kind::Number).nullable(),
             Field::col("created_at", Kind::Datetime),
             Field::col("updated_at", Kind::Datetime),
         ],

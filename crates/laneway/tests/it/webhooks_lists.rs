@@ -353,6 +353,7 @@ static DELIVERY_LIST: &[Field] = &[
     field("status", Kind::Enum(STATUSES), false, true),
     field("attempts", Kind::Number, false, true),
     field("last_status", Kind::Number, true, false),
+    field("last_duration_ms", Kind::Number, true, true),
     field("created_at", Kind::Datetime, false, true),
     field("updated_at", Kind::Datetime, false, true),
 ];
@@ -399,6 +400,7 @@ static DELIVERY_FIELDS: ResourceFields = ResourceFields {
         fd("status", "/status", FieldKind::Text),
         fd("attempts", "/attempts", FieldKind::Number),
         fd("last_status", "/last_status", FieldKind::Number),
+        fd("last_duration_ms", "/last_duration_ms", FieldKind::Number),
         fd("created_at", "/created_at", FieldKind::Datetime),
         fd("updated_at", "/updated_at", FieldKind::Datetime),
     ],
@@ -1818,6 +1820,13 @@ webhook_test!(
             "{by_status:?}"
         );
         assert_eq!(by_status.get("paused"), Some(&8), "{by_status:?}");
+        // The last attempt's response time sits beside its status: set exactly when an
+        // attempt was made.
+        for r in &rows {
+            let attempted = r["attempts"].as_u64().unwrap() > 0;
+            assert_eq!(r["last_duration_ms"].is_u64(), attempted, "{r}");
+            assert_eq!(r["last_duration_ms"].is_null(), !attempted, "{r}");
+        }
         let events: BTreeSet<&str> = rows.iter().map(|r| r["event"].as_str().unwrap()).collect();
         assert_eq!(events.len(), 6, "{events:?}");
         let attempts: BTreeSet<u64> = rows
@@ -1853,6 +1862,17 @@ webhook_test!(
         let mid_updated = model.rows[40]["updated_at"].as_str().unwrap().to_string();
         let fixed = vec![
             model.fixed("last_status isnull", Some("-attempts,event"), None),
+            model.fixed("last_duration_ms gte 0", Some("-last_duration_ms"), None),
+            model.fixed(
+                "last_duration_ms isnull",
+                Some("last_duration_ms,event"),
+                None,
+            ),
+            model.fixed(
+                "last_duration_ms lt 5",
+                Some("last_duration_ms"),
+                Some("succeeded"),
+            ),
             model.fixed("last_status ne 500", Some("status,-created_at"), None),
             model.fixed("not (last_status gte 300)", Some("-updated_at"), None),
             model.fixed(
