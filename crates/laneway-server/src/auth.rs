@@ -207,3 +207,102 @@ mod tests {
         assert_eq!(shown_prefix(&a).len(), 12);
     }
 }
+
+/// The client's address for per-address limits: the peer, unless the peer is one of
+/// `--trusted-proxies`; then the nearest `X-Forwarded-For` hop that is not itself a trusted
+/// proxy, read from the right (the left part of the header is whatever the client sent). A
+/// header that is missing or does not parse leaves the peer.
+pub fn client_ip(
+    config: &crate::config::ServerConfig,
+    peer: Option<std::net::IpAddr>,
+    headers: &axum::http::HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let peer_ip = peer?;
+    if !config.is_trusted_proxy(peer_ip) {
+        return Some(peer_ip);
+    }
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for v in headers.get_all("x-forwarded-for") {
+        let Ok(v) = v.to_str() else {
+            return Some(peer_ip);
+        };
+        for hop in v.split(',') {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => hops.push(ip),
+                Err(_) => return Some(peer_ip),
+            }
+        }
+    }
+    let mut client = peer_ip;
+    for hop in hops.into_iter().rev() {
+        client = hop;
+        if !config.is_trusted_proxy(hop) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use super::client_ip;
+    use axum::http::HeaderMap;
+
+    fn cfg(proxies: &str) -> crate::config::ServerConfig {
+        let mut c = crate::config::ServerConfig::new("sqlite://x");
+        c.trusted_proxies = crate::config::parse_trusted_proxies(proxies).unwrap();
+        c
+    }
+
+    fn xff(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let ip = |s: &str| Some(s.parse().unwrap());
+        // By default no peer is trusted, not even a loopback or private one.
+        assert_eq!(
+            client_ip(&cfg(""), ip("127.0.0.1"), &xff("203.0.113.7")),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            client_ip(&cfg(""), ip("10.1.2.3"), &xff("203.0.113.7")),
+            ip("10.1.2.3")
+        );
+        let c = cfg("10.0.0.0/8, 127.0.0.1");
+        assert_eq!(
+            client_ip(&c, ip("10.1.2.3"), &xff("203.0.113.7")),
+            ip("203.0.113.7")
+        );
+        // A client that sends its own header cannot pick its address: the nearest untrusted
+        // hop from the right wins.
+        assert_eq!(
+            client_ip(&c, ip("127.0.0.1"), &xff("1.1.1.1, 198.51.100.9, 10.0.0.5")),
+            ip("198.51.100.9")
+        );
+        // Not trusted: the header is ignored.
+        assert_eq!(
+            client_ip(&c, ip("192.168.1.1"), &xff("203.0.113.7")),
+            ip("192.168.1.1")
+        );
+        // Garbage or no header: the peer.
+        assert_eq!(
+            client_ip(&c, ip("10.1.2.3"), &xff("not an ip")),
+            ip("10.1.2.3")
+        );
+        assert_eq!(
+            client_ip(&c, ip("10.1.2.3"), &HeaderMap::new()),
+            ip("10.1.2.3")
+        );
+        // IPv4-mapped IPv6 peers match IPv4 networks.
+        assert_eq!(
+            client_ip(&c, ip("::ffff:127.0.0.1"), &xff("203.0.113.7")),
+            ip("203.0.113.7")
+        );
+        assert!(crate::config::parse_trusted_proxies("10.0.0.0/33").is_err());
+        assert!(crate::config::parse_trusted_proxies("nope").is_err());
+    }
+}

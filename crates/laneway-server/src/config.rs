@@ -21,6 +21,38 @@ pub struct ServerConfig {
     /// The address people reach this server at (`https://crm.example.com`), for links sent
     /// out of the API such as contract signing links; unset, the request's `Host` is used.
     pub public_url: Option<String>,
+    /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (reverse proxies);
+    /// empty by default, so no peer, private or not, can choose the client address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Reads a `--trusted-proxies` list: comma-separated CIDRs or single addresses
+/// (`10.0.0.0/8, 192.168.1.7, ::1`).
+pub fn parse_trusted_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("'{p}' is not an IP address or CIDR (e.g. 10.0.0.0/8 or 127.0.0.1)")
+                })
+        })
+        .collect()
+}
+
+impl ServerConfig {
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.trusted_proxies.iter().any(|n| n.contains(&ip))
+    }
 }
 
 /// The delivery engine's settings (spec webhooks.md, "Server settings").
@@ -84,6 +116,7 @@ impl ServerConfig {
             event_retention_days: 0,
             webhooks: WebhookConfig::default(),
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -151,6 +151,7 @@ async fn maintenance(state: AppState, shutdown: CancellationToken) {
             _ = tick.tick() => {}
         }
         state.limiter.shrink();
+        api::shrink_submission_limits();
         n += 1;
         if n % 60 != 1 {
             continue;

@@ -33,6 +33,7 @@ pub struct FileConfig {
     pub max_webhooks: Option<u32>,
     pub max_deliveries_per_month: Option<u64>,
     pub public_url: Option<String>,
+    pub trusted_proxies: Option<String>,
 }
 
 impl FileConfig {

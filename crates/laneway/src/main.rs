@@ -102,6 +102,10 @@ struct ServeArgs {
     /// links the API hands out (contract signing links); default: the request's Host
     #[arg(long, env = "LANEWAY_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For is believed: comma-separated CIDRs or addresses
+    /// (e.g. 127.0.0.1,10.0.0.0/8); default none
+    #[arg(long, env = "LANEWAY_TRUSTED_PROXIES")]
+    trusted_proxies: Option<String>,
     /// Allow webhooks to http://, private, loopback and link-local addresses
     #[arg(long, env = "LANEWAY_ALLOW_PRIVATE_WEBHOOK_TARGETS", num_args = 0..=1, default_missing_value = "true")]
     allow_private_webhook_targets: Option<bool>,
@@ -443,6 +447,14 @@ async fn serve(cli: &Cli, file: &FileConfig, args: &ServeArgs) -> anyhow::Result
                 anyhow!("invalid public URL '{u}': expected e.g. https://crm.example.com")
             })?;
         cfg.public_url = Some(parsed.as_str().trim_end_matches('/').to_string());
+    }
+    if let Some(p) = args
+        .trusted_proxies
+        .clone()
+        .or(file.trusted_proxies.clone())
+    {
+        cfg.trusted_proxies = laneway_server::config::parse_trusted_proxies(&p)
+            .map_err(|e| anyhow!("invalid trusted proxies: {e}"))?;
     }
     let w = &mut cfg.webhooks;
     if let Some(t) = args

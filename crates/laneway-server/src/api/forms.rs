@@ -427,29 +427,25 @@ async fn delete_form(
     Ok(deleted(id))
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop when the peer is a
-/// proxy on a loopback or private address.
+/// The client's address (see [`crate::auth::client_ip`]).
 struct ClientIp(Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let proxied = peer.is_some_and(|ip| match ip {
-            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
-            IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local(),
-        });
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        Ok(ClientIp(if proxied { forwarded.or(peer) } else { peer }))
+        Ok(ClientIp(crate::auth::client_ip(
+            &state.config,
+            peer,
+            &parts.headers,
+        )))
     }
 }
 
@@ -457,6 +453,13 @@ static SUBMISSIONS: LazyLock<DefaultKeyedRateLimiter<String>> = LazyLock::new(||
     let n = NonZeroU32::new(SUBMISSIONS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
     RateLimiter::keyed(Quota::per_minute(n).allow_burst(n))
 });
+
+/// Forgets the allowances of (form, address) pairs that are whole again, so addresses that
+/// come and go cannot grow the table without bound. Called by the server's housekeeping.
+pub fn shrink_submission_limits() {
+    SUBMISSIONS.retain_recent();
+    SUBMISSIONS.shrink_to_fit();
+}
 
 fn limited(form: Uuid, ip: Option<IpAddr>) -> Option<Response> {
     let key = format!("{form}/{}", ip.map_or("-".to_string(), |i| i.to_string()));

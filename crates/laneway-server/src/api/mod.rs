@@ -42,6 +42,7 @@ use crate::extract::PageParams;
 use crate::state::AppState;
 
 pub use etag::{check_if_match, with_etag};
+pub use forms::shrink_submission_limits;
 pub use keys::issue_key;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -14,34 +14,71 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::error::ApiError;
 
+/// Buckets kept before idle ones are dropped outside the minute's housekeeping: a flood of
+/// made-up tokens cannot grow the table past about this many between two sweeps.
+const MAX_BUCKETS: usize = 50_000;
+/// How often (in counted requests) the table's size is looked at.
+const SIZE_CHECK_EVERY: u64 = 1024;
+
 /// The shared limiter; `None` when rate limiting is off.
 #[derive(Clone, Default)]
-pub struct Limiter(Option<Arc<DefaultKeyedRateLimiter<String>>>);
+pub struct Limiter(Option<Arc<Inner>>);
+
+struct Inner {
+    buckets: DefaultKeyedRateLimiter<String>,
+    max_buckets: usize,
+    seen: std::sync::atomic::AtomicU64,
+}
 
 impl Limiter {
     pub fn new(per_second: u32) -> Limiter {
+        Self::with_max_buckets(per_second, MAX_BUCKETS)
+    }
+
+    fn with_max_buckets(per_second: u32, max_buckets: usize) -> Limiter {
         match NonZeroU32::new(per_second) {
             None => Limiter(None),
             Some(rate) => {
                 let burst = NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
-                Limiter(Some(Arc::new(RateLimiter::keyed(
-                    Quota::per_second(rate).allow_burst(burst),
-                ))))
+                Limiter(Some(Arc::new(Inner {
+                    buckets: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+                    max_buckets,
+                    seen: Default::default(),
+                })))
             }
         }
     }
 
-    /// Forgets idle keys so random tokens cannot grow the table without bound.
+    /// Forgets idle keys (buckets that are full again, so forgetting them changes nothing)
+    /// so random tokens cannot grow the table without bound.
     pub fn shrink(&self) {
         if let Some(l) = &self.0 {
-            l.retain_recent();
-            l.shrink_to_fit();
+            l.buckets.retain_recent();
+            l.buckets.shrink_to_fit();
         }
+    }
+
+    /// Buckets held now.
+    pub fn buckets(&self) -> usize {
+        self.0.as_ref().map_or(0, |l| l.buckets.len())
+    }
+
+    fn check(
+        &self,
+        l: &Inner,
+        key: &str,
+    ) -> Result<(), governor::NotUntil<governor::clock::QuantaInstant>> {
+        let r = l.buckets.check_key(&key.to_string());
+        let n = l.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n.is_multiple_of(SIZE_CHECK_EVERY) && l.buckets.len() > l.max_buckets {
+            self.shrink();
+        }
+        r
     }
 }
 
 pub async fn layer(State(limiter): State<Limiter>, req: Request, next: Next) -> Response {
-    let Some(l) = &limiter.0 else {
+    let Some(l) = limiter.0.clone() else {
         return next.run(req).await;
     };
     let Some(auth) = req
@@ -53,7 +90,7 @@ pub async fn layer(State(limiter): State<Limiter>, req: Request, next: Next) -> 
     };
     // Bucket by a digest of the credential, never the credential itself.
     let key = crate::auth::hash_token(auth);
-    match l.check_key(&key) {
+    match limiter.check(&l, &key) {
         Ok(()) => next.run(req).await,
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -70,5 +107,53 @@ pub async fn layer(State(limiter): State<Limiter>, req: Request, next: Next) -> 
             }
             resp
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_buckets_are_dropped_so_churning_keys_stay_bounded() {
+        let l = Limiter::new(1000);
+        let inner = l.0.clone().unwrap();
+        for i in 0..3000 {
+            assert!(l.check(&inner, &format!("key-{i}")).is_ok());
+        }
+        assert_eq!(l.buckets(), 3000);
+        // One request costs a bucket 1 ms of its allowance; once refilled it is idle.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        l.shrink();
+        assert_eq!(l.buckets(), 0);
+
+        // Between sweeps, the size check drops idle buckets once past the cap.
+        let l = Limiter::with_max_buckets(1000, 500);
+        let inner = l.0.clone().unwrap();
+        let mut most = 0;
+        for round in 0..10 {
+            for i in 0..SIZE_CHECK_EVERY {
+                let _ = l.check(&inner, &format!("r{round}-{i}"));
+            }
+            most = most.max(l.buckets());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // Never more than the cap plus one check interval of new keys.
+        assert!(most <= 500 + SIZE_CHECK_EVERY as usize * 2, "{most}");
+        assert!(
+            l.buckets() < 10 * SIZE_CHECK_EVERY as usize,
+            "{}",
+            l.buckets()
+        );
+
+        // A busy key keeps its bucket (and its limit) through a sweep.
+        let l = Limiter::new(1);
+        let inner = l.0.clone().unwrap();
+        assert!(l.check(&inner, "busy").is_ok());
+        assert!(l.check(&inner, "busy").is_ok());
+        assert!(l.check(&inner, "busy").is_err());
+        l.shrink();
+        assert_eq!(l.buckets(), 1);
+        assert!(l.check(&inner, "busy").is_err());
     }
 }

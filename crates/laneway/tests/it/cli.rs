@@ -430,3 +430,19 @@ async fn bad_public_url_fails_cleanly() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("invalid public URL"), "{err}");
 }
+
+#[tokio::test]
+async fn bad_trusted_proxies_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    for bad in ["10.0.0.0/33", "proxy.local", "127.0.0.1, nope"] {
+        let (code, _, err) = run(
+            &["serve", "--trusted-proxies", bad, "--database-url", &url],
+            &[("RUST_LOG", "off")],
+        )
+        .await;
+        assert_eq!(code, 1, "{bad}: {err}");
+        assert!(err.contains("invalid trusted proxies"), "{bad}: {err}");
+        assert!(err.contains("is not an IP address or CIDR"), "{bad}: {err}");
+    }
+}

@@ -1574,8 +1574,14 @@ backend_test!(submit_when_the_object_type_is_gone, |app| async move {
 
 // ---- rate limit ------------------------------------------------------------------------------
 
+/// The test client reaches the server from loopback, as a local reverse proxy would.
+fn behind_local_proxy(c: &mut laneway_server::ServerConfig) {
+    c.trusted_proxies = laneway_server::config::parse_trusted_proxies("127.0.0.1, ::1").unwrap();
+}
+
 backend_test!(
     submissions_are_rate_limited_per_form_and_address,
+    with behind_local_proxy,
     |app| async move {
         let f = lead_form(app, "Busy").await;
         // Invalid submissions count too.
@@ -1622,7 +1628,37 @@ backend_test!(
 );
 
 backend_test!(
+    forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy,
+    |app| async move {
+        // By default no peer is trusted, loopback included: a client cannot escape the limit
+        // by naming a new address in each request.
+        let f = lead_form(app, "Spoofed").await;
+        for i in 0..10 {
+            let r = app
+                .send(
+                    app.client
+                        .post(submit_url(app, &f))
+                        .header("x-forwarded-for", format!("198.51.100.{i}"))
+                        .json(&json!({ "name": format!("s{i}") })),
+                )
+                .await;
+            assert_eq!(r.status.as_u16(), 201, "{i}: {}", r.text);
+        }
+        let r = app
+            .send(
+                app.client
+                    .post(submit_url(app, &f))
+                    .header("x-forwarded-for", "198.51.100.99")
+                    .json(&json!({"name": "one more"})),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), 429, "{}", r.text);
+    }
+);
+
+backend_test!(
     rate_limit_counts_each_address_separately,
+    with behind_local_proxy,
     |app| async move {
         let f = lead_form(app, "Shared").await;
         let from = |ip: &'static str, name: &str| {

@@ -25,6 +25,41 @@ pub enum Backend {
 /// generates `name::sqlite` and `name::postgres` (which skips, saying so, without the env var).
 #[macro_export]
 macro_rules! backend_test {
+    // `backend_test!(name, with adjust_config, |app| ...)`: the server takes adjusted settings.
+    ($name:ident, with $adjust:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: &$crate::support::TestApp) {
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app =
+                    $crate::support::TestApp::spawn_with($crate::support::Backend::Sqlite, $adjust)
+                        .await
+                        .expect("sqlite");
+                run(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::support::TestApp::spawn_with(
+                    $crate::support::Backend::Postgres,
+                    $adjust,
+                )
+                .await
+                else {
+                    return;
+                };
+                run(&app).await;
+                app.stop().await;
+            }
+        }
+    };
     ($name:ident, |$app:ident| $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
