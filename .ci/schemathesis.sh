@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs schemathesis (pinned, in a venv of its own) against a `laneway serve` on port 0, with
+# every check and the stateful phase. Usage: .ci/schemathesis.sh [database-url]
+# Without a URL it uses a fresh SQLite file. Extra options for schemathesis: ST_ARGS.
+# Not yet called by .ci/run: on 2026-12-02 it still reports schema-valid requests that the
+# server rejects (pagination modes and If-Match are not described precisely enough yet) and a
+# few undocumented status codes; issue 12 tracks wiring it into CI once it passes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ST_VERSION=4.32.5
+VENV="${ST_VENV:-target/schemathesis-venv}"
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$ST_VERSION"; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
+fi
+BIN="${LANEWAY_BIN:-target/debug/laneway}"
+[ -x "$BIN" ] || cargo build --quiet -p laneway
+WORK="$(mktemp -d)"
+DB="${1:-sqlite://$WORK/laneway.db}"
+LOG="$WORK/server.log"
+# Webhooks to loopback receivers are allowed so that the test send of a generated webhook
+# does not fail for want of a public address; no receiver listens, so they just fail.
+"$BIN" --database-url "$DB" --log-format json serve --listen 127.0.0.1:0 --rate-limit 0 \
+  --allow-private-webhook-targets --webhook-timeout 1s >"$WORK/key" 2>"$LOG" &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+ADDR=""
+for _ in $(seq 1 300); do
+  ADDR="$(grep -o '"addr":"[^"]*"' "$LOG" | head -n1 | cut -d'"' -f4 || true)"
+  [ -n "$ADDR" ] && break
+  kill -0 $PID 2>/dev/null || { cat "$LOG"; exit 1; }
+  sleep 0.1
+done
+[ -n "$ADDR" ] || { echo "laneway did not start"; cat "$LOG"; exit 1; }
+KEY="$(head -n1 "$WORK/key")"
+echo "schemathesis $ST_VERSION against $ADDR ($DB)"
+# shellcheck disable=SC2086
+"$VENV/bin/schemathesis" run "http://$ADDR/api/v1/openapi.json" \
+  --url "http://$ADDR/api/v1" \
+  -H "Authorization: Bearer $KEY" \
+  --checks all \
+  --phases examples,coverage,fuzzing,stateful \
+  --max-examples "${ST_MAX_EXAMPLES:-40}" \
+  --workers 2 \
+  --seed "${ST_SEED:-1}" \
+  --no-color \
+  ${ST_ARGS:-}
