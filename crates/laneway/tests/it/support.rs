@@ -61,32 +61,12 @@ macro_rules! backend_test {
         }
     };
     ($name:ident, |$app:ident| $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($app: &$crate::support::TestApp) {
-                $body.await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let app = $crate::support::TestApp::spawn($crate::support::Backend::Sqlite).await;
-                run(&app).await;
-                app.stop().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(app) = $crate::support::TestApp::spawn_postgres().await else {
-                    return;
-                };
-                run(&app).await;
-                app.stop().await;
-            }
-        }
+        $crate::backend_test!($name, with $crate::support::defaults, |$app| $body);
     };
 }
+
+/// The test server's settings as they are.
+pub fn defaults(_: &mut laneway_server::ServerConfig) {}
 
 static SKIP_NOTE: Once = Once::new();
 
