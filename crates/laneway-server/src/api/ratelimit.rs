@@ -49,12 +49,10 @@ impl Limiter {
         }
     }
 
-    /// Forgets idle keys (buckets that are full again, so forgetting them changes nothing)
-    /// so random tokens cannot grow the table without bound.
+    /// Forgets idle keys so random tokens cannot grow the table without bound.
     pub fn shrink(&self) {
         if let Some(l) = &self.0 {
-            l.buckets.retain_recent();
-            l.buckets.shrink_to_fit();
+            l.shrink();
         }
     }
 
@@ -62,15 +60,20 @@ impl Limiter {
     pub fn buckets(&self) -> usize {
         self.0.as_ref().map_or(0, |l| l.buckets.len())
     }
+}
 
-    fn check(
-        &self,
-        l: &Inner,
-        key: &str,
-    ) -> Result<(), governor::NotUntil<governor::clock::QuantaInstant>> {
-        let r = l.buckets.check_key(&key.to_string());
-        let n = l.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if n.is_multiple_of(SIZE_CHECK_EVERY) && l.buckets.len() > l.max_buckets {
+impl Inner {
+    /// Forgets idle keys: buckets that are full again, so forgetting them changes nothing.
+    fn shrink(&self) {
+        self.buckets.retain_recent();
+        self.buckets.shrink_to_fit();
+    }
+
+    /// Counts a request of `key`, sweeping idle buckets when the table is past its cap.
+    fn check(&self, key: String) -> Result<(), governor::NotUntil<governor::clock::QuantaInstant>> {
+        let r = self.buckets.check_key(&key);
+        let n = self.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n.is_multiple_of(SIZE_CHECK_EVERY) && self.buckets.len() > self.max_buckets {
             self.shrink();
         }
         r
@@ -78,7 +81,7 @@ impl Limiter {
 }
 
 pub async fn layer(State(limiter): State<Limiter>, req: Request, next: Next) -> Response {
-    let Some(l) = limiter.0.clone() else {
+    let Some(l) = &limiter.0 else {
         return next.run(req).await;
     };
     let Some(auth) = req
@@ -90,7 +93,7 @@ pub async fn layer(State(limiter): State<Limiter>, req: Request, next: Next) -> 
     };
     // Bucket by a digest of the credential, never the credential itself.
     let key = crate::auth::hash_token(auth);
-    match limiter.check(&l, &key) {
+    match l.check(key) {
         Ok(()) => next.run(req).await,
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -119,7 +122,7 @@ mod tests {
         let l = Limiter::new(1000);
         let inner = l.0.clone().unwrap();
         for i in 0..3000 {
-            assert!(l.check(&inner, &format!("key-{i}")).is_ok());
+            assert!(inner.check(format!("key-{i}")).is_ok());
         }
         assert_eq!(l.buckets(), 3000);
         // One request costs a bucket 1 ms of its allowance; once refilled it is idle.
@@ -133,7 +136,7 @@ mod tests {
         let mut most = 0;
         for round in 0..10 {
             for i in 0..SIZE_CHECK_EVERY {
-                let _ = l.check(&inner, &format!("r{round}-{i}"));
+                let _ = inner.check(format!("r{round}-{i}"));
             }
             most = most.max(l.buckets());
             std::thread::sleep(std::time::Duration::from_millis(5));
@@ -149,11 +152,11 @@ mod tests {
         // A busy key keeps its bucket (and its limit) through a sweep.
         let l = Limiter::new(1);
         let inner = l.0.clone().unwrap();
-        assert!(l.check(&inner, "busy").is_ok());
-        assert!(l.check(&inner, "busy").is_ok());
-        assert!(l.check(&inner, "busy").is_err());
+        assert!(inner.check("busy".into()).is_ok());
+        assert!(inner.check("busy".into()).is_ok());
+        assert!(inner.check("busy".into()).is_err());
         l.shrink();
         assert_eq!(l.buckets(), 1);
-        assert!(l.check(&inner, "busy").is_err());
+        assert!(inner.check("busy".into()).is_err());
     }
 }
