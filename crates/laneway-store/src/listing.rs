@@ -46,6 +46,10 @@ pub enum Kind {
     Enum(Vec<&'static str>),
     /// A JSON array of strings (`multi_select`): `contains` tests membership.
     Tags,
+    /// Whatever JSON an undeclared `data` key holds, as a sort key only: ordered by type
+    /// ([`json_rank`]), then numbers numerically, strings byte-wise, `false` before `true`;
+    /// arrays and objects tie among themselves; a missing key or JSON `null` is missing.
+    Any,
 }
 
 impl Kind {
@@ -59,6 +63,7 @@ impl Kind {
             Kind::Id => "id",
             Kind::Enum(_) => "enum",
             Kind::Tags => "list",
+            Kind::Any => "any",
         }
     }
 
@@ -74,6 +79,7 @@ impl Kind {
             Kind::Bool => &[Eq, Ne, IsNull, IsNotNull],
             Kind::Id | Kind::Enum(_) => &[Eq, Ne, In, NotIn, IsNull, IsNotNull],
             Kind::Tags => &[Contains, IsNull, IsNotNull],
+            Kind::Any => &[],
         }
     }
 
@@ -528,6 +534,7 @@ fn convert(f: &Field, v: &V, at: &Loc, ctx: &Ctx) -> Result<Lit, FilterError> {
                 Kind::Id => "an id (a quoted UUID or me.id)",
                 Kind::Datetime => "a date-time, a date or a special day",
                 Kind::Date => "a date or a special day",
+                Kind::Any => "a value",
             };
             return Err(bad(expected));
         }
@@ -1048,6 +1055,12 @@ impl Sort {
                     None,
                 ));
             }
+            let mut f = f;
+            if let Src::Data(k) = &f.src {
+                if !reg.data_kinds.contains_key(k) {
+                    f.kind = Kind::Any;
+                }
+            }
             keys.push(SortKey { field: f, desc });
         }
         let id_desc = keys.last().is_some_and(|k| k.desc);
@@ -1084,6 +1097,16 @@ impl Sort {
             }
         };
         for k in &self.keys {
+            if let Some((rank, typed)) = any_parts(reg, k, ctx) {
+                // Missing last ascending, first descending; then the type; then the value of
+                // each type (NULL in rows of the other types, which the rank already ordered).
+                q.order_by_expr(Expr::expr(rank.clone()).is_null(), dir(k.desc));
+                q.order_by_expr(rank, dir(k.desc));
+                for (_, e) in typed {
+                    q.order_by_expr(e, dir(k.desc));
+                }
+                continue;
+            }
             let e = self.key_expr(reg, k, ctx);
             if k.field.nullable {
                 // NULLs last ascending, first descending, on both backends.
@@ -1122,8 +1145,17 @@ impl Sort {
         let mut alternatives: Vec<SimpleExpr> = Vec::new();
         let mut equal_so_far: Vec<SimpleExpr> = Vec::new();
         for (k, b) in self.keys.iter().zip(boundary) {
-            let e = self.key_expr(reg, k, ctx);
             let desc = k.desc != backward;
+            if let Some((rank, typed)) = any_parts(reg, k, ctx) {
+                let (after, equal) =
+                    any_after(ctx.backend, rank, typed, b, desc).ok_or_else(bad)?;
+                if let Some(a) = after {
+                    alternatives.push(conj(equal_so_far.iter().cloned().chain([a])));
+                }
+                equal_so_far.push(equal);
+                continue;
+            }
+            let e = self.key_expr(reg, k, ctx);
             let (after, equal) = if b.is_null() {
                 if !k.field.nullable {
                     return Err(bad());
@@ -1199,6 +1231,14 @@ pub fn item_value(item: &J, f: &Field) -> J {
                 .and_then(|d| d.get(k))
                 .cloned()
                 .unwrap_or(J::Null);
+            if f.kind == Kind::Any {
+                // Arrays and objects tie among themselves: their rank is all a cursor needs.
+                return match v {
+                    J::Array(_) => J::Array(Vec::new()),
+                    J::Object(_) => J::Object(Default::default()),
+                    v => v,
+                };
+            }
             let fits = match f.kind {
                 Kind::Number => v.is_number(),
                 Kind::Bool => v.is_boolean(),
@@ -1228,6 +1268,8 @@ fn cursor_value(f: &Field, v: &J, ctx: &Ctx) -> Option<Sv> {
         Kind::Datetime => ctx.ts(laneway_core::time::parse_ts(v.as_str()?)?),
         Kind::Date if text_stored => v.as_str()?.to_string().into(),
         Kind::Date => laneway_core::time::parse_date(v.as_str()?)?.into(),
+        // Read by `any_after`, never as one value.
+        Kind::Any => return None,
     })
 }
 
@@ -1236,8 +1278,107 @@ fn sorts_bytewise(f: &Field) -> bool {
     match f.kind {
         Kind::Text | Kind::Enum(_) | Kind::Tags => true,
         Kind::Id | Kind::Datetime | Kind::Date => matches!(f.src, Src::Data(_)),
-        Kind::Number | Kind::Bool => false,
+        Kind::Number | Kind::Bool | Kind::Any => false,
     }
+}
+
+/// The type rank of a JSON value in a sort over an undeclared key: numbers 0, strings 1,
+/// booleans 2, arrays 3, objects 4; `null` has none (it sorts as a missing key).
+pub fn json_rank(v: &J) -> Option<i64> {
+    match v {
+        J::Number(_) => Some(0),
+        J::String(_) => Some(1),
+        J::Bool(_) => Some(2),
+        J::Array(_) => Some(3),
+        J::Object(_) => Some(4),
+        J::Null => None,
+    }
+}
+
+/// The SQL of [`json_rank`] over a `data` key (NULL when missing or `null`), the same on both
+/// backends.
+fn rank_expr(backend: Backend, table: &str, data: &str, key: &str) -> SimpleExpr {
+    let d = col(table, data);
+    match backend {
+        Backend::Sqlite => Expr::cust_with_exprs(
+            "CASE json_type(?, ?) WHEN 'integer' THEN 0 WHEN 'real' THEN 0 WHEN 'text' THEN 1 \
+             WHEN 'true' THEN 2 WHEN 'false' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 4 END",
+            [d, Expr::val(format!("$.{key}")).into()],
+        ),
+        Backend::Postgres => Expr::cust_with_exprs(
+            "CASE jsonb_typeof($1 -> $2) WHEN 'number' THEN 0 WHEN 'string' THEN 1 \
+             WHEN 'boolean' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 4 END",
+            [d, Expr::val(key.to_string()).into()],
+        ),
+    }
+}
+
+/// For a [`Kind::Any`] sort key: its rank expression and, per rank that has values, the typed
+/// expression compared within that rank (numbers, byte-wise strings, booleans).
+fn any_parts(
+    reg: &Registry,
+    k: &SortKey,
+    ctx: &Ctx,
+) -> Option<(SimpleExpr, Vec<(i64, SimpleExpr)>)> {
+    let (Kind::Any, Src::Data(key)) = (&k.field.kind, &k.field.src) else {
+        return None;
+    };
+    let data = reg.data.unwrap_or("data");
+    let typed = |kind: Kind| data_expr(ctx.backend, reg.table, data, key, &kind);
+    Some((
+        rank_expr(ctx.backend, reg.table, data, key),
+        vec![
+            (0, typed(Kind::Number)),
+            (1, bytewise(ctx.backend, typed(Kind::Text))),
+            (2, typed(Kind::Bool)),
+        ],
+    ))
+}
+
+/// Rows strictly after, and rows equal to, boundary value `b` of a [`Kind::Any`] key, in the
+/// direction read (`desc`); `None` for a value no cursor of ours holds.
+fn any_after(
+    backend: Backend,
+    rank: SimpleExpr,
+    typed: Vec<(i64, SimpleExpr)>,
+    b: &J,
+    desc: bool,
+) -> Option<(Option<SimpleExpr>, SimpleExpr)> {
+    let Some(r) = json_rank(b) else {
+        // Missing values are last ascending, first descending.
+        let after = desc.then(|| Expr::expr(rank.clone()).is_not_null());
+        return Some((after, Expr::expr(rank).is_null()));
+    };
+    let value: Option<Sv> = match b {
+        J::Number(n) => Some(n.as_f64()?.into()),
+        J::String(s) => Some(s.clone().into()),
+        J::Bool(v) => Some((*v).into()),
+        _ => None,
+    };
+    let same_rank = Expr::expr(rank.clone()).eq(r);
+    let other_rank = if desc {
+        Expr::expr(rank.clone()).lt(r)
+    } else {
+        Expr::expr(rank.clone())
+            .gt(r)
+            .or(Expr::expr(rank).is_null())
+    };
+    let Some(value) = value else {
+        // Arrays and objects: equal to every value of their type.
+        return Some((Some(other_rank), same_rank));
+    };
+    let (_, e) = typed.into_iter().find(|(t, _)| *t == r)?;
+    let v: SimpleExpr = Expr::val(value).into();
+    let v = if r == 1 { bytewise(backend, v) } else { v };
+    let within = if desc {
+        Expr::expr(e.clone()).lt(v.clone())
+    } else {
+        Expr::expr(e.clone()).gt(v.clone())
+    };
+    Some((
+        Some(other_rank.or(same_rank.clone().and(within))),
+        same_rank.and(Expr::expr(e).eq(v)),
+    ))
 }
 
 /// How a list is paged.

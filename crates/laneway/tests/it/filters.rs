@@ -347,6 +347,31 @@ fn cmp_cv(a: &Cv, b: &Cv) -> Ordering {
     }
 }
 
+/// The order of two non-null values of an undeclared key: numbers, strings, booleans, arrays,
+/// objects; numbers numerically, strings byte-wise, `false` before `true`; arrays and objects
+/// tie among themselves.
+fn cmp_any(a: &Value, b: &Value) -> Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Number(_) => 0,
+            Value::String(_) => 1,
+            Value::Bool(_) => 2,
+            Value::Array(_) => 3,
+            _ => 4,
+        }
+    }
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .unwrap()
+            .partial_cmp(&y.as_f64().unwrap())
+            .unwrap(),
+        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
 fn is_canonical_uuid(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| match i {
@@ -735,14 +760,23 @@ impl Model {
     /// Orders two rows by the sort keys, then the id.
     fn cmp_rows(&self, sc: &Scope, a: &Value, b: &Value, sort: &SortSpec) -> Ordering {
         for (field, desc) in &sort.keys {
+            // An undeclared custom field sorts over whatever JSON it holds (docs/filters.md).
+            let undeclared = self.field_kind(field).is_none()
+                && field
+                    .strip_prefix("data.")
+                    .is_some_and(|k| !sc.declared.contains_key(k));
             let kind = self.sort_kind(sc, field);
-            let va = self.value(a, field, kind);
-            let vb = self.value(b, field, kind);
+            let (va, vb) = if undeclared {
+                (self.raw(a, field), self.raw(b, field))
+            } else {
+                (self.value(a, field, kind), self.value(b, field, kind))
+            };
             let o = match (va.is_null(), vb.is_null()) {
                 (true, true) => Ordering::Equal,
                 // NULLs last ascending, first descending.
                 (true, false) => Ordering::Greater,
                 (false, true) => Ordering::Less,
+                (false, false) if undeclared => cmp_any(&va, &vb),
                 (false, false) => cmp_cv(&Self::value_cv(kind, &va), &Self::value_cv(kind, &vb)),
             };
             let o = if *desc { o.reverse() } else { o };
@@ -1749,10 +1783,19 @@ fn record_data(rng: &mut Rng, is_job: bool, world: &World, clients: &[String]) -
         13 => put("city", json!(["Hartford"])),
         _ => {}
     }
-    match rng.below(10) {
-        0..=2 => put("score", json!(rng.int(0, 10))),
-        3 | 4 => put("score", json!(format!("{}", rng.int(0, 10)))),
-        5 => put("score", json!(rng.chance(0.5))),
+    // Undeclared everywhere and of every JSON type: sorts by type, then value.
+    match rng.below(16) {
+        0..=2 => put("score", json!(rng.int(-10, 10))),
+        3 => put("score", json!(rng.int(0, 10) as f64 + 0.5)),
+        4 | 5 => put("score", json!(format!("{}", rng.int(0, 10)))),
+        6 => put(
+            "score",
+            json!(*rng.pick(&["Äpfel", "apple", "Zebra", "", "10", "9"])),
+        ),
+        7 | 8 => put("score", json!(rng.chance(0.5))),
+        9 => put("score", json!([rng.int(0, 3)])),
+        10 => put("score", json!({"n": rng.int(0, 3)})),
+        11 => put("score", Value::Null),
         _ => {}
     }
     if !clients.is_empty() {
@@ -2570,6 +2613,129 @@ fn background_writer(
         (created, deleted)
     })
 }
+
+// The documented order of an undeclared key over every JSON type (docs/filters.md), forward and
+// backward by cursor pages of 2, and by offset.
+backend_test!(undeclared_keys_sort_by_type_then_value, |app| async move {
+    // In ascending order; within a group the id (creation order) breaks ties.
+    let values: Vec<Option<Value>> = vec![
+        Some(json!(-3.5)),
+        Some(json!(2)),
+        Some(json!(9)),
+        Some(json!(10)),
+        Some(json!(1e3)),
+        Some(json!("")),
+        Some(json!("10")),
+        Some(json!("9")),
+        Some(json!("Zebra")),
+        Some(json!("apple")),
+        Some(json!("Äpfel")),
+        Some(json!(false)),
+        Some(json!(true)),
+        Some(json!([3, 2])),
+        Some(json!([])),
+        Some(json!({"b": 1})),
+        Some(json!({})),
+        Some(Value::Null),
+        None,
+    ];
+    // Created in a shuffled order, so creation order alone cannot pass.
+    let order = [
+        7, 0, 12, 3, 18, 9, 15, 1, 10, 5, 17, 2, 14, 8, 11, 4, 16, 6, 13,
+    ];
+    let mut ids = vec![String::new(); values.len()];
+    for &i in &order {
+        let mut data = serde_json::Map::new();
+        if let Some(v) = &values[i] {
+            data.insert("mix".into(), v.clone());
+        }
+        let r = app
+            .post(
+                "/records",
+                json!({"type": "lead", "title": format!("v{i}"), "data": data}),
+                201,
+            )
+            .await;
+        ids[i] = r.data()["id"].as_str().unwrap().to_string();
+    }
+    // Ties (two arrays, two objects, null and missing) are broken by the id, which follows the
+    // direction of the last sort key.
+    let tie_groups: [&[usize]; 3] = [&[13, 14], &[15, 16], &[17, 18]];
+    let expected = |desc: bool| -> Vec<String> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut i = 0;
+        while i < values.len() {
+            match tie_groups.iter().find(|g| g[0] == i) {
+                Some(g) => {
+                    groups.push(g.to_vec());
+                    i += g.len();
+                }
+                None => {
+                    groups.push(vec![i]);
+                    i += 1;
+                }
+            }
+        }
+        // Missing values last ascending, first descending.
+        if desc {
+            groups.reverse();
+        }
+        groups
+            .into_iter()
+            .flat_map(|mut g| {
+                g.sort_by(|a, b| {
+                    let o = ids[*a].cmp(&ids[*b]);
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                });
+                g
+            })
+            .map(|i| ids[i].clone())
+            .collect()
+    };
+    for (raw, desc) in [("data.mix", false), ("-data.mix", true)] {
+        let want = expected(desc);
+        let r = list(app, "/records", &qs(&[("sort", raw), ("per_page", "100")])).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(ids_of(r.data().as_array().unwrap()), want, "{raw}, offset");
+        // Forward by cursor pages of 2, then back from the last page.
+        let mut q = qs(&[("sort", raw), ("page[size]", "2")]);
+        let mut pages: Vec<CursorPage> = Vec::new();
+        loop {
+            let p = cursor_page(&list(app, "/records", &q).await, "/records", 2)
+                .unwrap_or_else(|e| panic!("{raw}: {e}"));
+            let next = p.next.clone();
+            pages.push(p);
+            let Some(next) = next else { break };
+            q = qs(&[("sort", raw), ("page[size]", "2"), ("page[cursor]", &next)]);
+        }
+        let forward: Vec<String> = pages.iter().flat_map(|p| ids_of(&p.items)).collect();
+        assert_eq!(forward, want, "{raw}, forward by cursor");
+        let mut back: Vec<String> = ids_of(&pages.last().unwrap().items);
+        let mut prev = pages.last().unwrap().prev.clone();
+        while let Some(c) = prev {
+            let p = cursor_page(
+                &list(
+                    app,
+                    "/records",
+                    &qs(&[("sort", raw), ("page[size]", "2"), ("page[cursor]", &c)]),
+                )
+                .await,
+                "/records",
+                2,
+            )
+            .unwrap_or_else(|e| panic!("{raw}: {e}"));
+            let mut items = ids_of(&p.items);
+            items.extend(back);
+            back = items;
+            prev = p.prev;
+        }
+        assert_eq!(back, want, "{raw}, backward by cursor");
+    }
+});
 
 backend_test!(cursor_walk_while_rows_come_and_go, |app| async move {
     let mut rng = Rng::new(base_seed() ^ 0x55);
