@@ -108,7 +108,9 @@ pub struct ApiKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
-    /// The key of the value in a record's `data`.
+    /// The key of the value in a record's `data`: a lowercase ASCII letter, then lowercase
+    /// letters, digits and `_` (at most 64 characters); unique among the fields.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_]*$")]
     pub key: String,
     /// Display label.
     #[serde(default)]
@@ -117,8 +119,10 @@ pub struct FieldDef {
     pub kind: FieldType,
     #[serde(default)]
     pub required: bool,
-    /// The allowed values of a `select` or `multi_select` field (required for those types).
+    /// The allowed values of a `select` or `multi_select` field: required (at least one) for
+    /// those types, not allowed for the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 1)]
     pub options: Option<Vec<String>>,
 }
 

@@ -277,6 +277,39 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// An optional integer that JSON may also spell as a whole float (`184.0`), as JSON Schema's
+/// `integer` (and so the API document) allows. Use with `#[serde(default, deserialize_with =
+/// "whole")]`.
+pub fn whole<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let i = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => Some(i),
+        (None, Some(f)) if n.as_u64().is_none() && f.fract() == 0.0 && f.abs() < 9.2e18 => {
+            Some(f as i64)
+        }
+        _ => None,
+    };
+    i.and_then(|i| T::try_from(i).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected an integer in range, got {n}")))
+}
+
+/// [`whole`] for PATCH bodies, where `null` (`Some(None)`) differs from absent (`None`).
+pub fn whole_nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    whole(d).map(Some)
+}
+
 /// The query string as ordered pairs, with typed getters that fail with 400 naming the
 /// parameter. Unknown parameters are ignored, as browsers and proxies add their own.
 #[derive(Debug, Default, Clone)]
@@ -289,12 +322,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or("");
-        let pairs = form_urlencoded_pairs(raw);
-        // U+0000 cannot reach a database query (PostgreSQL refuses it in text).
-        if let Some((k, _)) = pairs
-            .iter()
-            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-        {
+        let mut pairs = form_urlencoded_pairs(raw);
+        // No parameter of ours has U+0000 in its name, so such a pair is ignored like any
+        // unknown parameter; in a value it cannot reach a database query (PostgreSQL refuses
+        // it in text), so that is a 400.
+        pairs.retain(|(k, _)| !k.contains('\0'));
+        if let Some((k, _)) = pairs.iter().find(|(_, v)| v.contains('\0')) {
             let name = k.replace('\0', "");
             return Err(ApiError::bad_request(
                 "invalid_parameter",
@@ -415,10 +448,12 @@ impl Params {
             )
             .with_details(json!({ "parameter": name }))
         };
-        let n: u64 = raw.trim().parse().map_err(|_| err())?;
-        if n == 0 {
+        // An i64 (what the document's `int64` promises), so `9223372036854775808` is a 400.
+        let n: i64 = raw.trim().parse().map_err(|_| err())?;
+        if n <= 0 {
             return Err(err());
         }
+        let n = n as u64;
         // Keep offsets inside what both databases accept.
         Ok(Some(n.min(1_000_000_000)))
     }

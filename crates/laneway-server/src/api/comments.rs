@@ -54,7 +54,13 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CommentIn {
-    /// 1-20000 characters.
+    /// At most 20000 characters, kept as sent, and not blank (at least one character that is
+    /// not whitespace).
+    #[schema(
+        min_length = 1,
+        max_length = 20000,
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000]*$"
+    )]
     body: String,
 }
 

@@ -60,12 +60,17 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ContractIn {
-    /// The record the contract is with (a live record of the workspace).
+    /// The record the contract is with (a live record of the workspace; UUID).
     record_id: Uuid,
-    /// 1-1000 characters.
+    /// 1-1000 characters once surrounding whitespace is trimmed (it is stored trimmed).
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,998}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     title: String,
     /// The contract text, at most 200000 characters; default empty.
     #[serde(default)]
+    #[schema(max_length = 200000)]
     body: Option<String>,
 }
 
@@ -74,15 +79,17 @@ struct ContractIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ContractPatch {
+    /// 1-1000 characters once surrounding whitespace is trimmed; not `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,998}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     title: Option<Option<String>>,
+    /// At most 200000 characters; not `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 200000)]
     body: Option<Option<String>>,
     /// Only `void`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^void$")]
     status: Option<Option<String>>,
 }
 
@@ -90,7 +97,12 @@ struct ContractPatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignIn {
-    /// The signer's full name, 1-200 characters.
+    /// The signer's full name, 1-200 characters once surrounding whitespace is trimmed (it is
+    /// stored trimmed).
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,198}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     signer_name: String,
 }
 
@@ -176,7 +188,7 @@ fn new_token() -> String {
     params(
         PageQuery,
         ("record_id" = Option<String>, Query, description = "Only contracts on this record (UUID)"),
-        ("status" = Option<String>, Query, description = "draft, sent, signed or void"),
+        ("status" = Option<ContractStatus>, Query, description = "draft, sent, signed or void"),
     ),
     responses((status = 200, description = "The contracts, newest first", body = PageEnvelope<Contract>))
 )]

@@ -30,17 +30,59 @@ pub fn with_etag<T: Serialize>(v: &T, status: StatusCode) -> Response {
     resp
 }
 
-/// Fails with 412 when `If-Match` is present and names none of the current tag (or `*`).
+/// The tags an `If-Match` value lists: `Ok(None)` is `*`, `Ok(Some(tags))` the listed tags without `W/`, `Err` a malformed value.
+/// The syntax is the document's `IF_MATCH_PATTERN`: `*`, or entity tags separated by commas.
+fn if_match_tags(raw: &str) -> Result<Option<Vec<&str>>, ()> {
+    // An empty value sets no precondition, like an absent header.
+    if raw == "*" || raw.is_empty() {
+        return Ok(None);
+    }
+    let is_etagc = |b: u8| b == 0x21 || (0x23..=0x7e).contains(&b);
+    let mut tags = Vec::new();
+    let mut rest = raw;
+    loop {
+        rest = rest.trim_start_matches(' ');
+        let opaque = rest.strip_prefix("W/").unwrap_or(rest);
+        // `"..."`: a comma inside the quotes belongs to the tag.
+        let inner = opaque.strip_prefix('"').ok_or(())?;
+        let close = inner.find('"').ok_or(())?;
+        if !inner.as_bytes()[..close].iter().all(|b| is_etagc(*b)) {
+            return Err(());
+        }
+        tags.push(&opaque[..close + 2]);
+        rest = inner[close + 1..].trim_start_matches(' ');
+        match rest.strip_prefix(',') {
+            Some(more) => rest = more,
+            None if rest.is_empty() => return Ok(Some(tags)),
+            None => return Err(()),
+        }
+    }
+}
+
+/// Fails with 412 when `If-Match` is present and names none of the current tag (or `*`), and
+/// with 400 when it is not `*` or a list of entity tags.
 pub fn check_if_match<T: Serialize>(headers: &HeaderMap, current: &T) -> Result<(), ApiError> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Ok(());
     };
-    let raw = raw.to_str().unwrap_or("");
-    let tag = etag_of(current);
-    let matches = raw.split(',').map(str::trim).any(|t| {
-        let t = t.strip_prefix("W/").unwrap_or(t);
-        t == "*" || t == tag
-    });
+    let tags = raw
+        .to_str()
+        .map_err(|_| ())
+        .and_then(if_match_tags)
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                "If-Match must be * or a list of entity tags such as \"3f2a...\" (from an ETag)",
+            )
+            .with_details(serde_json::json!({ "parameter": "If-Match" }))
+        })?;
+    let matches = match tags {
+        None => true,
+        Some(tags) => {
+            let tag = etag_of(current);
+            tags.iter().any(|t| *t == tag)
+        }
+    };
     if matches {
         Ok(())
     } else {
@@ -49,5 +91,34 @@ pub fn check_if_match<T: Serialize>(headers: &HeaderMap, current: &T) -> Result<
             "precondition_failed",
             "If-Match does not match the current version of this resource; fetch it again",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::if_match_tags;
+
+    #[test]
+    fn if_match_syntax() {
+        assert_eq!(if_match_tags("*"), Ok(None));
+        assert_eq!(if_match_tags("\"a\""), Ok(Some(vec!["\"a\""])));
+        assert_eq!(
+            if_match_tags("W/\"a\" , \"b\""),
+            Ok(Some(vec!["\"a\"", "\"b\""]))
+        );
+        assert_eq!(if_match_tags("\"\""), Ok(Some(vec!["\"\""])));
+        assert_eq!(if_match_tags("\"a,b\""), Ok(Some(vec!["\"a,b\""])));
+        assert_eq!(if_match_tags(""), Ok(None));
+        for bad in [
+            "a",
+            "\"a",
+            "\"a\",",
+            "W/*",
+            "\"a b\"",
+            "\"a\"\"b\"",
+            ",\"a\"",
+        ] {
+            assert_eq!(if_match_tags(bad), Err(()), "{bad}");
+        }
     }
 }

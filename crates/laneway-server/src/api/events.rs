@@ -128,8 +128,8 @@ const UNSETTLED_RETRY: (Duration, Duration) =
     security(("bearer" = ["read"])),
     params(
         ("events" = Option<String>, Query, description = "Comma-separated event names to keep, e.g. `record.created,task.completed` (alias: `event`)"),
-        ("last_event_id" = Option<String>, Query, description = "Resume after this message `id:` (for clients that cannot set headers; the header wins)"),
-        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this message `id:`"),
+        ("last_event_id" = Option<String>, Query, pattern = r"^([0-9]{1,18}-[0-9]{1,18})?$", description = "Resume after this message `id:` (for clients that cannot set headers; the header wins)"),
+        ("Last-Event-ID" = Option<String>, Header, pattern = r"^([0-9]{1,18}-[0-9]{1,18})?$", description = "Resume after this message `id:` (`<tx>-<seq>`, as the stream sent it); empty starts with new events"),
     ),
     responses(
         (status = 200, description = "An endless `text/event-stream`: `id:` position, `event:` name, `data:` the event as JSON", content_type = "text/event-stream", body = String),
@@ -214,13 +214,10 @@ fn resume_point(headers: &HeaderMap, q: &Params) -> ApiResult<Option<Position>> 
         )
         .with_details(json!({ "parameter": "Last-Event-ID" }))
     };
-    let raw = match headers.get("last-event-id") {
-        Some(v) => v
-            .to_str()
-            .map_err(|_| bad("(not text)"))?
-            .trim()
-            .to_string(),
-        None => q.get("last_event_id").unwrap_or("").trim().to_string(),
+    // An empty header is no header: the query parameter may still say where to resume.
+    let raw = match headers.get("last-event-id").filter(|v| !v.is_empty()) {
+        Some(v) => v.to_str().map_err(|_| bad("(not text)"))?.to_string(),
+        None => q.get("last_event_id").unwrap_or("").to_string(),
     };
     if raw.is_empty() {
         return Ok(None);

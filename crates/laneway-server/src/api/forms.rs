@@ -66,9 +66,17 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FormIn {
-    /// 1-200 characters.
+    /// 1-200 characters once surrounding whitespace is trimmed (it is stored trimmed).
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,198}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: String,
-    /// The object type submissions become: slug or id.
+    /// The object type submissions become: its slug or id (UUID); surrounding whitespace is
+    /// ignored.
+    #[schema(
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[a-z0-9]+(?:-[a-z0-9]+)*|[0-9A-Fa-f]{32}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}|[Uu][Rr][Nn]:[Uu][Uu][Ii][Dd]:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     object_type: String,
     /// A board for the new records: name, slug or id.
     #[serde(default)]
@@ -77,7 +85,10 @@ struct FormIn {
     #[serde(default)]
     stage: Option<String>,
     /// 1-50 fields: `{key, label, type, required, options}` as object type fields, without
-    /// the `member` and `record` types.
+    /// the `member` and `record` types; keys distinct, types and options agreeing with the
+    /// object type's declaration of the same key, and every field the object type requires
+    /// asked as required.
+    #[schema(min_items = 1, max_items = 50)]
     fields: Vec<FieldDef>,
     /// The key of a text, email, phone or url field whose answer becomes the record title.
     #[serde(default)]
@@ -89,23 +100,29 @@ struct FormIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FormPatch {
+    /// 1-200 characters once surrounding whitespace is trimmed; not `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,198}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     name: Option<Option<String>>,
+    /// The object type's slug or id (UUID); not `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[a-z0-9]+(?:-[a-z0-9]+)*|[0-9A-Fa-f]{32}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}|[Uu][Rr][Nn]:[Uu][Uu][Ii][Dd]:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     object_type: Option<Option<String>>,
+    /// A board (name, slug or id); `null` clears it (and the stage).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = Option<String>)]
     pipeline: Option<Option<String>>,
+    /// The stage on the board (name, slug or id); `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = Option<String>)]
     stage: Option<Option<String>>,
+    /// 1-50 fields, as in `POST /forms`; not `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Vec<FieldDef>)]
+    #[schema(value_type = Vec<FieldDef>, min_items = 1, max_items = 50)]
     fields: Option<Option<Vec<FieldDef>>>,
+    /// The key of a text, email, phone or url field of the form; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = Option<String>)]
     title_field: Option<Option<String>>,
 }
 
@@ -577,7 +594,10 @@ fn title_of(form: &Form, answers: &Map<String, Value>) -> String {
     tag = "forms",
     params(("id" = String, Path, description = "Form id (UUID)")),
     request_body = Object,
-    responses((status = 201, description = "Received", body = Envelope<Submitted>))
+    responses(
+        (status = 201, description = "Received", body = Envelope<Submitted>),
+        (status = 409, description = "The form cannot take submissions now (its object type, pipeline or stage was deleted)", body = crate::error::ErrorBody),
+    )
 )]
 async fn submit_form(
     State(state): State<AppState>,

@@ -36,6 +36,17 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     }
 }
 
+/// 1-255 visible ASCII characters, spaces allowed inside: exactly the pattern the OpenAPI
+/// document gives (`^[!-~]([ -~]*[!-~])?$`), so a key is never silently trimmed into another.
+fn valid_key(k: &str) -> bool {
+    let b = k.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_KEY_LEN
+        && b.iter().all(|c| (b' '..=b'~').contains(c))
+        && b[0] != b' '
+        && b[b.len() - 1] != b' '
+}
+
 fn conflict(message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "idempotency_conflict", message)
 }
@@ -50,8 +61,7 @@ async fn handle(state: AppState, req: Request, next: Next) -> Result<Response, A
         .headers
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
+        .filter(|k| valid_key(k))
         .ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_parameter",

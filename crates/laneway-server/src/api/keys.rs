@@ -32,11 +32,15 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct KeyIn {
-    /// At most 100 characters; default: `<scope> key`.
+    /// At most 100 characters once surrounding whitespace is trimmed (it is stored trimmed);
+    /// blank or absent: `<scope> key`.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*)?$"
+    )]
     name: Option<String>,
     scope: Scope,
-    /// The member the key acts as; default: the caller's member.
+    /// The member the key acts as (a member of the workspace; UUID); default: the caller's.
     #[serde(default)]
     member_id: Option<Uuid>,
 }

@@ -139,8 +139,8 @@ impl ListRequest {
             }
             let size = match q.get("page[size]") {
                 None => DEFAULT_CURSOR_SIZE,
-                Some(raw) => match raw.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => n.min(MAX_PAGE_SIZE),
+                Some(raw) => match raw.trim().parse::<i64>() {
+                    Ok(n) if n > 0 => (n as u64).min(MAX_PAGE_SIZE),
                     _ => {
                         return Err(param_error(
                             "page[size]",

@@ -92,11 +92,20 @@ async fn get_workspace(state: axum::extract::State<AppState>, auth: Reader) -> A
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WorkspacePatch {
-    /// 1–100 characters.
+    /// 1–100 characters once surrounding whitespace is trimmed (it is stored trimmed).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: Option<String>,
-    /// An IANA time zone name such as `America/New_York` or `Europe/Berlin`, or `UTC`.
+    /// An IANA time zone name such as `America/New_York` or `Europe/Berlin`, or `UTC`: a name
+    /// of the time zone database (compared case-insensitively; surrounding whitespace is
+    /// ignored), so at most 64 letters, digits and `/_+-`.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[A-Za-z0-9/_+-]{1,64}[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     time_zone: Option<String>,
 }
 

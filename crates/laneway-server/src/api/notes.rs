@@ -45,16 +45,22 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NoteIn {
-    /// 1-1000 characters; default `Untitled`.
+    /// 1-1000 characters once surrounding whitespace is trimmed (it is stored trimmed);
+    /// default `Untitled`.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,998}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     title: Option<String>,
     /// At most 200000 characters; default empty.
     #[serde(default)]
+    #[schema(max_length = 200000)]
     body: Option<String>,
-    /// The record the note is on.
+    /// The record the note is on (a live record of the workspace; UUID).
     #[serde(default)]
     record_id: Option<Uuid>,
-    /// The pipeline (board) the note is on.
+    /// The pipeline (board) the note is on (UUID).
     #[serde(default)]
     pipeline_id: Option<Uuid>,
 }
@@ -64,14 +70,18 @@ struct NoteIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NotePatch {
+    /// 1-1000 characters once surrounding whitespace is trimmed; not `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,998}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     title: Option<Option<String>>,
+    /// At most 200000 characters; not `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 200000)]
     body: Option<Option<String>>,
+    /// A live record of the workspace (UUID); `null` detaches the note from it.
     #[serde(default, deserialize_with = "nullable")]
     record_id: Option<Option<Uuid>>,
+    /// A pipeline of the workspace (UUID); `null` detaches the note from it.
     #[serde(default, deserialize_with = "nullable")]
     pipeline_id: Option<Option<Uuid>>,
 }

@@ -23,6 +23,8 @@ use utoipa::{IntoParams, Modify, OpenApi};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+mod refine;
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/openapi.json", get(openapi_json))
 }
@@ -121,7 +123,7 @@ pub fn router() -> Router<AppState> {
         super::webhooks::redeliver,
         super::webhooks::recover,
     ),
-    components(schemas(crate::error::ErrorBody)),
+    components(schemas(crate::error::ErrorBody, super::listing::CursorMeta)),
     modifiers(&Conventions),
     tags(
         (name = "me", description = "The calling key"),
@@ -142,8 +144,18 @@ pub fn router() -> Router<AppState> {
 pub struct ApiDoc;
 
 /// The document, serialised once.
-static DOCUMENT: LazyLock<Option<Bytes>> =
-    LazyLock::new(|| serde_json::to_vec(&ApiDoc::openapi()).ok().map(Bytes::from));
+static DOCUMENT: LazyLock<Option<Bytes>> = LazyLock::new(|| {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).ok()?;
+    refine::refine(&mut doc);
+    serde_json::to_vec(&doc).ok().map(Bytes::from)
+});
+
+/// The document as JSON (what `GET /openapi.json` serves), for tests and tools.
+pub fn document() -> Option<serde_json::Value> {
+    DOCUMENT
+        .as_ref()
+        .and_then(|b| serde_json::from_slice(b).ok())
+}
 
 /// This document
 ///
@@ -325,6 +337,10 @@ fn header_param(name: &str, description: &str, schema: ObjectBuilder) -> RefOr<P
     )
 }
 
+/// `*` or a comma-separated list of entity tags (RFC 9110 §8.8.3, §13.1.1).
+/// Empty is allowed and sets no precondition.
+pub(crate) const IF_MATCH_PATTERN: &str = r#"^(|\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$"#;
+
 fn apply(op: &mut Operation, method: HttpMethod, has_id: bool) {
     if let Some(scope) = required_scope(op) {
         let also = match scope.as_str() {
@@ -358,8 +374,10 @@ fn apply(op: &mut Operation, method: HttpMethod, has_id: bool) {
     if has_id {
         add_response(op, "404", "NotFound");
     }
+    let keyed = op.security.is_some();
     match method {
-        HttpMethod::Post => {
+        // The public routes (forms, contract signing) take no key and keep no replays.
+        HttpMethod::Post if keyed => {
             op.parameters
                 .get_or_insert_with(Vec::new)
                 .push(header_param(
@@ -372,6 +390,7 @@ fn apply(op: &mut Operation, method: HttpMethod, has_id: bool) {
                         .max_length(Some(255))
                         .pattern(Some("^[!-~]([ -~]*[!-~])?$")),
                 ));
+            add_response(op, "400", "BadRequest");
             match op.responses.responses.get_mut("409") {
                 Some(RefOr::T(own)) => own
                     .description
@@ -385,9 +404,11 @@ fn apply(op: &mut Operation, method: HttpMethod, has_id: bool) {
                 .push(header_param(
                     "If-Match",
                     "An `ETag` from an earlier response: the change applies only if the resource \
-                 is still at that version (412 otherwise). `*` matches any version.",
-                    ObjectBuilder::new(),
+                 is still at that version (412 otherwise). `*` matches any version; several \
+                 tags may be listed, comma-separated. Anything else is a 400.",
+                    ObjectBuilder::new().pattern(Some(IF_MATCH_PATTERN)),
                 ));
+            add_response(op, "400", "BadRequest");
             add_response(op, "412", "PreconditionFailed");
         }
         _ => {}

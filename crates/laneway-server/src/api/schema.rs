@@ -122,16 +122,29 @@ async fn get_schema(State(state): State<AppState>, auth: Reader) -> ApiResult<Re
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ObjectTypeIn {
-    /// 1-100 characters.
+    /// 1-100 characters once surrounding whitespace is trimmed (it is stored trimmed).
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: String,
-    /// Unique in the workspace; default: derived from `name`.
+    /// Unique in the workspace; default: derived from `name` (which then needs an ASCII
+    /// letter or digit, or a common accented Latin letter such as `é`).
+    /// 1-64 lowercase ASCII letters and digits in runs joined by single dashes (`main-sales`).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    )]
     slug: Option<String>,
-    /// At most 32 characters (an emoji or icon name).
+    /// At most 32 characters (an emoji or icon name); blank means none.
     #[serde(default)]
+    #[schema(max_length = 32)]
     icon: Option<String>,
-    /// The typed custom fields of records of this type.
+    /// The typed custom fields of records of this type: at most 200, with distinct keys.
     #[serde(default)]
+    #[schema(max_items = 200)]
     fields: Option<Vec<FieldDef>>,
 }
 
@@ -139,15 +152,29 @@ struct ObjectTypeIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ObjectTypePatch {
+    /// 1-100 characters once surrounding whitespace is trimmed.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: Option<String>,
+    /// Unique in the workspace.
+    /// 1-64 lowercase ASCII letters and digits in runs joined by single dashes (`main-sales`).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    )]
     slug: Option<String>,
-    /// `null` removes the icon.
+    /// At most 32 characters; blank or `null` removes the icon.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(max_length = 32)]
     icon: Option<Option<String>>,
-    /// Replaces the whole list of field declarations.
+    /// Replaces the whole list of field declarations: at most 200, with distinct keys.
     #[serde(default)]
+    #[schema(max_items = 200)]
     fields: Option<Vec<FieldDef>>,
 }
 
@@ -324,15 +351,26 @@ async fn delete_object_type(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StageIn {
-    /// 1-100 characters.
+    /// 1-100 characters once surrounding whitespace is trimmed (it is stored trimmed).
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: String,
-    /// Unique in its pipeline; default: derived from `name`.
+    /// Unique in its pipeline; default: derived from `name` (which then needs an ASCII
+    /// letter or digit, or a common accented Latin letter such as `é`).
+    /// 1-64 lowercase ASCII letters and digits in runs joined by single dashes (`main-sales`).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    )]
     slug: Option<String>,
-    /// 0-based index among the pipeline's stages; default: last. Not allowed inside
-    /// `POST /schema/pipelines`, where the list order is the stage order.
-    #[serde(default)]
-    #[schema(minimum = 0)]
+    /// 0-based index among the pipeline's stages (a larger one means last); default: last.
+    /// Not allowed inside `POST /schema/pipelines`, where the list order is the stage order.
+    #[serde(default, deserialize_with = "crate::extract::whole")]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     position: Option<i64>,
 }
 
@@ -340,23 +378,74 @@ struct StageIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PipelineIn {
-    /// 1-100 characters.
+    /// 1-100 characters once surrounding whitespace is trimmed (it is stored trimmed).
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: String,
-    /// Unique in the workspace; default: derived from `name`.
+    /// Unique in the workspace; default: derived from `name` (which then needs an ASCII
+    /// letter or digit, or a common accented Latin letter such as `é`).
+    /// 1-64 lowercase ASCII letters and digits in runs joined by single dashes (`main-sales`).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    )]
     slug: Option<String>,
-    /// The board's columns, in order (at most 100).
+    /// The board's columns, in order (at most 100, with distinct slugs); without `position`.
     #[serde(default)]
+    #[schema(schema_with = new_pipeline_stages)]
     stages: Vec<StageIn>,
+}
+
+/// `PipelineIn.stages`: at most 100 `StageIn`s, none with a `position` (the list order is the
+/// stage order; `null` counts as absent).
+fn new_pipeline_stages() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::Ref;
+    ArrayBuilder::new()
+        .items(
+            AllOfBuilder::new()
+                .item(Ref::from_schema_name("StageIn"))
+                .item(
+                    ObjectBuilder::new().property(
+                        "position",
+                        ObjectBuilder::new()
+                            .schema_type(Type::Null)
+                            .description(Some(
+                                "Not allowed here: the list order is the stage order.",
+                            )),
+                    ),
+                ),
+        )
+        .max_items(Some(100))
+        .description(Some(
+            "The board's columns, in order (at most 100, with distinct slugs); without `position`.",
+        ))
+        .build()
 }
 
 /// `PATCH /schema/pipelines/{id}`: only the fields present change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PipelinePatch {
+    /// 1-100 characters once surrounding whitespace is trimmed.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: Option<String>,
+    /// Unique in the workspace.
+    /// 1-64 lowercase ASCII letters and digits in runs joined by single dashes (`main-sales`).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    )]
     slug: Option<String>,
 }
 
@@ -364,13 +453,26 @@ struct PipelinePatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StagePatch {
+    /// 1-100 characters once surrounding whitespace is trimmed.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: Option<String>,
+    /// Unique in its pipeline.
+    /// 1-64 lowercase ASCII letters and digits in runs joined by single dashes (`main-sales`).
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+    )]
     slug: Option<String>,
-    /// Moves the stage to this 0-based index; the others are renumbered.
-    #[serde(default)]
-    #[schema(minimum = 0)]
+    /// Moves the stage to this 0-based index (a larger one means last); the others are
+    /// renumbered.
+    #[serde(default, deserialize_with = "crate::extract::whole")]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     position: Option<i64>,
 }
 

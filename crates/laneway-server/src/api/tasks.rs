@@ -46,19 +46,29 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TaskIn {
-    /// 1-1000 characters.
+    /// 1-1000 characters once surrounding whitespace is trimmed (it is stored trimmed).
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,998}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     title: String,
-    /// The record the task is on; omit for a standalone task.
+    /// The record the task is on (a live record of the workspace); omit for a standalone task.
+    /// A UUID: hyphenated, or the simple, braced or `urn:uuid:` form.
     #[serde(default)]
     record_id: Option<Uuid>,
-    /// A member of the workspace.
+    /// A member of the workspace (UUID).
     #[serde(default)]
     assignee_id: Option<Uuid>,
-    /// `YYYY-MM-DD` (an RFC 3339 instant is accepted and its UTC date kept).
+    /// `YYYY-MM-DD` (a year of four digits, optionally signed), or an RFC 3339 instant whose
+    /// UTC date is kept; surrounding whitespace is ignored.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[+-]?(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)|(?:(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|0001-(?:01-(?:0[2-9]|[12][0-9]|3[01])|(?:0[2-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[3-9]|1[0-2])-(?:29|30)|(?:0[3578]|1[02])-31)|9999-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|10)-31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|0001-01-01[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-]00:00|-(?:[01][0-9]|2[0-3]):[0-5][0-9])|9999-12-31[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-]00:00|\+(?:[01][0-9]|2[0-3]):[0-5][0-9]))[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     due_date: Option<String>,
     /// At most 100000 characters.
     #[serde(default)]
+    #[schema(max_length = 100000)]
     notes: Option<String>,
     /// Default `false`; `true` also fires `task.completed`.
     #[serde(default)]
@@ -69,23 +79,27 @@ struct TaskIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TaskPatch {
+    /// 1-1000 characters once surrounding whitespace is trimmed; not `null`.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,998}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     title: Option<Option<String>>,
     /// `true` completes the task (firing `task.completed`), `false` reopens it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = bool)]
     completed: Option<Option<bool>>,
-    /// `null` unassigns.
+    /// A member of the workspace (UUID); `null` unassigns.
     #[serde(default, deserialize_with = "nullable")]
     assignee_id: Option<Option<Uuid>>,
-    /// `null` detaches the task from its record.
+    /// A live record of the workspace (UUID); `null` detaches the task from its record.
     #[serde(default, deserialize_with = "nullable")]
     record_id: Option<Option<Uuid>>,
-    /// `YYYY-MM-DD`; `null` clears it.
+    /// `YYYY-MM-DD` or an RFC 3339 instant, as in `POST`; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[+-]?(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)|(?:(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|0001-(?:01-(?:0[2-9]|[12][0-9]|3[01])|(?:0[2-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[3-9]|1[0-2])-(?:29|30)|(?:0[3578]|1[02])-31)|9999-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|10)-31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|0001-01-01[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-]00:00|-(?:[01][0-9]|2[0-3]):[0-5][0-9])|9999-12-31[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-]00:00|\+(?:[01][0-9]|2[0-3]):[0-5][0-9]))[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$")]
     due_date: Option<Option<String>>,
+    /// At most 100000 characters; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 100000)]
     notes: Option<Option<String>>,
 }
 

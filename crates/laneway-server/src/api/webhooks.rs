@@ -60,32 +60,61 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookIn {
-    /// Absolute `https://` URL, at most 2048 characters, unique in the workspace.
+    /// Absolute `https://` URL, at most 2048 characters, unique in the workspace: a host name
+    /// or IPv4 address without credentials, an optional port, then any path, query and
+    /// fragment, read as browsers read URLs. The host must resolve to public addresses
+    /// (unless the server runs with `--allow-private-webhook-targets`, which also allows
+    /// `http://`). The pattern leaves out IPv6 and internationalised hosts, also accepted.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[\u0001-\u0020]*[Hh][Tt][Tt][Pp][Ss]:[/\\]*(?:(?:(?:[A-WYZa-wyz0-9_-][A-Za-z0-9_-]*|[Xx](?:[A-MO-Za-mo-z0-9_-][A-Za-z0-9_-]*|[Nn](?:[A-Za-z0-9_][A-Za-z0-9_-]*|-(?:[A-Za-z0-9_][A-Za-z0-9_-]*)?)?)?)\.)*(?:[A-WYZa-wyz_-][A-Za-z0-9_-]*|[Xx](?:[A-MO-Za-mo-z0-9_-][A-Za-z0-9_-]*|[Nn](?:[A-Za-z0-9_][A-Za-z0-9_-]*|-(?:[A-Za-z0-9_][A-Za-z0-9_-]*)?)?)?)\.?|(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(?::0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?(?:[/?#\\][^\u0000]*)?[\u0001-\u0020]*$"
+    )]
     url: String,
-    /// Event names, `*` or `<entity>.*`; Kanbert colon forms and Kanman names are accepted.
+    /// 1-100 event names: a canonical name (`record.created`, ...), `*`, `<entity>.*`, a Kanbert
+    /// colon form (`task:create`) or a Kanman name (`board.*`, `task.moved`); surrounding
+    /// whitespace is ignored. Either `events` or `event` is required, not both.
     #[serde(default)]
+    #[schema(
+        min_items = 1,
+        max_items = 100,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:pipeline\.stage_changed|contract\.created|pipeline\.created|pipeline\.deleted|pipeline\.updated|webhook\.disabled|comment\.created|company\.created|company\.deleted|company\.updated|contact\.created|contact\.deleted|contact\.updated|contract\.signed|contract:create|pipeline:create|pipeline:delete|pipeline:update|project\.created|project\.deleted|project\.updated|comment:create|company:create|company:delete|company:update|contact:create|contact:delete|contact:update|form\.submitted|project:create|project:delete|project:update|record\.created|record\.deleted|record\.updated|task\.completed|board\.created|board\.deleted|board\.updated|contract:sign|record:create|record:delete|record:update|stage\.created|stage\.deleted|stage\.updated|task:complete|board:create|board:delete|board:update|note\.created|note\.deleted|note\.updated|record\.moved|stage:create|stage:delete|stage:update|task\.created|task\.deleted|task\.updated|form:submit|note:create|note:delete|note:update|record:move|task:create|task:delete|task:update|contract\.\*|contract:\*|pipeline\.\*|pipeline:\*|task\.moved|comment\.\*|comment:\*|company\.\*|company:\*|contact\.\*|contact:\*|project\.\*|project:\*|task:move|webhook\.\*|webhook:\*|record\.\*|record:\*|board\.\*|board:\*|stage\.\*|stage:\*|form\.\*|form:\*|note\.\*|note:\*|ping\.\*|ping:\*|task\.\*|task:\*|ping|\*)[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     events: Option<Vec<String>>,
-    /// One event name instead of `events` (Kanbert form).
+    /// One event name instead of `events` (Kanbert form), as in `events`.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:pipeline\.stage_changed|contract\.created|pipeline\.created|pipeline\.deleted|pipeline\.updated|webhook\.disabled|comment\.created|company\.created|company\.deleted|company\.updated|contact\.created|contact\.deleted|contact\.updated|contract\.signed|contract:create|pipeline:create|pipeline:delete|pipeline:update|project\.created|project\.deleted|project\.updated|comment:create|company:create|company:delete|company:update|contact:create|contact:delete|contact:update|form\.submitted|project:create|project:delete|project:update|record\.created|record\.deleted|record\.updated|task\.completed|board\.created|board\.deleted|board\.updated|contract:sign|record:create|record:delete|record:update|stage\.created|stage\.deleted|stage\.updated|task:complete|board:create|board:delete|board:update|note\.created|note\.deleted|note\.updated|record\.moved|stage:create|stage:delete|stage:update|task\.created|task\.deleted|task\.updated|form:submit|note:create|note:delete|note:update|record:move|task:create|task:delete|task:update|contract\.\*|contract:\*|pipeline\.\*|pipeline:\*|task\.moved|comment\.\*|comment:\*|company\.\*|company:\*|contact\.\*|contact:\*|project\.\*|project:\*|task:move|webhook\.\*|webhook:\*|record\.\*|record:\*|board\.\*|board:\*|stage\.\*|stage:\*|form\.\*|form:\*|note\.\*|note:\*|ping\.\*|ping:\*|task\.\*|task:\*|ping|\*)[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     event: Option<String>,
-    /// 1–100 characters; default: the URL's host.
+    /// 1–100 characters once surrounding whitespace is trimmed; default: the URL's host.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: Option<String>,
-    /// A custom signing secret, 16–128 characters; default: a generated `whsec_...`.
+    /// A custom signing secret, 16–128 characters without whitespace or control characters;
+    /// one starting with `whsec_` must continue in standard, padded base64. Default: a
+    /// generated `whsec_...`.
     #[serde(default)]
+    #[schema(
+        min_length = 16,
+        max_length = 128,
+        pattern = r"^(?:[^w\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{15,127}|w[^h\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{14,126}|wh[^s\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{13,125}|whs[^e\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{12,124}|whse[^c\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{11,123}|whsec[^_\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]{10,122}|whsec_(?:[A-Za-z0-9+/]{4}){2,29}(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=|[A-Za-z0-9+/][AQgw]==))$"
+    )]
     secret: Option<String>,
     #[serde(default)]
     is_active: Option<bool>,
-    /// Only events about this pipeline's records, stages and the tasks on its records.
+    /// Only events about this pipeline's records, stages and the tasks on its records (UUID).
     #[serde(default)]
     pipeline_id: Option<Uuid>,
-    /// Only events about this record and its tasks.
+    /// Only events about this record and its tasks (UUID).
     #[serde(default)]
     record_id: Option<Uuid>,
-    /// `pipeline_id` under its Kanbert name.
+    /// `pipeline_id` under its Kanbert name; if both are given they must be equal.
     #[serde(default)]
     project_id: Option<Uuid>,
-    /// `record_id` under its Kanbert name.
+    /// `record_id` under its Kanbert name; if both are given they must be equal.
     #[serde(default)]
     client_id: Option<Uuid>,
     /// A filters.md expression (string or JSON form) over the event's resource.
@@ -94,8 +123,9 @@ pub struct WebhookIn {
     filter: Option<Value>,
     #[serde(default)]
     ordering: Option<Ordering>,
-    /// Deliveries per second at most.
-    #[serde(default)]
+    /// Deliveries per second at most, 1-10000; absent or `null`: no limit.
+    #[serde(default, deserialize_with = "crate::extract::whole")]
+    #[schema(minimum = 1, maximum = 10000)]
     rate_limit: Option<u32>,
 }
 
@@ -103,37 +133,60 @@ pub struct WebhookIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
+    /// As in `POST /webhooks`.
     #[serde(default)]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[\u0001-\u0020]*[Hh][Tt][Tt][Pp][Ss]:[/\\]*(?:(?:(?:[A-WYZa-wyz0-9_-][A-Za-z0-9_-]*|[Xx](?:[A-MO-Za-mo-z0-9_-][A-Za-z0-9_-]*|[Nn](?:[A-Za-z0-9_][A-Za-z0-9_-]*|-(?:[A-Za-z0-9_][A-Za-z0-9_-]*)?)?)?)\.)*(?:[A-WYZa-wyz_-][A-Za-z0-9_-]*|[Xx](?:[A-MO-Za-mo-z0-9_-][A-Za-z0-9_-]*|[Nn](?:[A-Za-z0-9_][A-Za-z0-9_-]*|-(?:[A-Za-z0-9_][A-Za-z0-9_-]*)?)?)?)\.?|(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3})(?::0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?(?:[/?#\\][^\u0000]*)?[\u0001-\u0020]*$"
+    )]
     url: Option<String>,
+    /// 1-100 event names: a canonical name (`record.created`, ...), `*`, `<entity>.*`, a Kanbert
+    /// colon form (`task:create`) or a Kanman name (`board.*`, `task.moved`); surrounding
+    /// whitespace is ignored. Not together with `event`.
     #[serde(default)]
+    #[schema(
+        min_items = 1,
+        max_items = 100,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:pipeline\.stage_changed|contract\.created|pipeline\.created|pipeline\.deleted|pipeline\.updated|webhook\.disabled|comment\.created|company\.created|company\.deleted|company\.updated|contact\.created|contact\.deleted|contact\.updated|contract\.signed|contract:create|pipeline:create|pipeline:delete|pipeline:update|project\.created|project\.deleted|project\.updated|comment:create|company:create|company:delete|company:update|contact:create|contact:delete|contact:update|form\.submitted|project:create|project:delete|project:update|record\.created|record\.deleted|record\.updated|task\.completed|board\.created|board\.deleted|board\.updated|contract:sign|record:create|record:delete|record:update|stage\.created|stage\.deleted|stage\.updated|task:complete|board:create|board:delete|board:update|note\.created|note\.deleted|note\.updated|record\.moved|stage:create|stage:delete|stage:update|task\.created|task\.deleted|task\.updated|form:submit|note:create|note:delete|note:update|record:move|task:create|task:delete|task:update|contract\.\*|contract:\*|pipeline\.\*|pipeline:\*|task\.moved|comment\.\*|comment:\*|company\.\*|company:\*|contact\.\*|contact:\*|project\.\*|project:\*|task:move|webhook\.\*|webhook:\*|record\.\*|record:\*|board\.\*|board:\*|stage\.\*|stage:\*|form\.\*|form:\*|note\.\*|note:\*|ping\.\*|ping:\*|task\.\*|task:\*|ping|\*)[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     events: Option<Vec<String>>,
+    /// One event name instead of `events`.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:pipeline\.stage_changed|contract\.created|pipeline\.created|pipeline\.deleted|pipeline\.updated|webhook\.disabled|comment\.created|company\.created|company\.deleted|company\.updated|contact\.created|contact\.deleted|contact\.updated|contract\.signed|contract:create|pipeline:create|pipeline:delete|pipeline:update|project\.created|project\.deleted|project\.updated|comment:create|company:create|company:delete|company:update|contact:create|contact:delete|contact:update|form\.submitted|project:create|project:delete|project:update|record\.created|record\.deleted|record\.updated|task\.completed|board\.created|board\.deleted|board\.updated|contract:sign|record:create|record:delete|record:update|stage\.created|stage\.deleted|stage\.updated|task:complete|board:create|board:delete|board:update|note\.created|note\.deleted|note\.updated|record\.moved|stage:create|stage:delete|stage:update|task\.created|task\.deleted|task\.updated|form:submit|note:create|note:delete|note:update|record:move|task:create|task:delete|task:update|contract\.\*|contract:\*|pipeline\.\*|pipeline:\*|task\.moved|comment\.\*|comment:\*|company\.\*|company:\*|contact\.\*|contact:\*|project\.\*|project:\*|task:move|webhook\.\*|webhook:\*|record\.\*|record:\*|board\.\*|board:\*|stage\.\*|stage:\*|form\.\*|form:\*|note\.\*|note:\*|ping\.\*|ping:\*|task\.\*|task:\*|ping|\*)[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     event: Option<String>,
+    /// 1–100 characters once surrounding whitespace is trimmed.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        pattern = r"^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000]{0,98}[^\u0000\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     name: Option<String>,
     /// `true` re-enables a disabled webhook (resets `failure_count`; paused deliveries are
     /// sent); `false` pauses it.
     #[serde(default)]
     is_active: Option<bool>,
+    /// A UUID, as in `POST /webhooks`; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Uuid>)]
     pipeline_id: Option<Option<Uuid>>,
+    /// A UUID, as in `POST /webhooks`; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Uuid>)]
     record_id: Option<Option<Uuid>>,
+    /// A UUID, as in `POST /webhooks`; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Uuid>)]
     project_id: Option<Option<Uuid>>,
+    /// A UUID, as in `POST /webhooks`; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Uuid>)]
     client_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
     filter: Option<Option<Value>>,
     #[serde(default)]
     ordering: Option<Ordering>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<u32>)]
+    /// 1-10000 deliveries per second; `null` removes the limit.
+    #[serde(default, deserialize_with = "crate::extract::whole_nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     rate_limit: Option<Option<u32>>,
 }
 
@@ -559,7 +612,10 @@ async fn get_webhook(
     security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "Webhook id (`wh_...`)")),
     request_body = WebhookPatch,
-    responses((status = 200, description = "The webhook as it now is", body = Envelope<Webhook>))
+    responses(
+        (status = 200, description = "The webhook as it now is", body = Envelope<Webhook>),
+        (status = 409, description = "Another webhook of the workspace has this URL", body = crate::error::ErrorBody),
+    )
 )]
 async fn update_webhook(
     State(state): State<AppState>,
@@ -731,8 +787,11 @@ async fn delete_webhook(
     path = "/webhooks",
     tag = "webhooks",
     security(("bearer" = ["admin"])),
-    params(("id" = String, Query, description = "Webhook id (`wh_...`)")),
-    responses((status = 200, description = "Deleted", body = Envelope<Deleted<String>>))
+    params(("id" = String, Query, min_length = 1, description = "Webhook id (`wh_...`)")),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Deleted<String>>),
+        (status = 404, description = "No such webhook in the caller's workspace", body = crate::error::ErrorBody),
+    )
 )]
 async fn delete_webhook_by_query(
     State(state): State<AppState>,
@@ -1036,7 +1095,12 @@ async fn redeliver(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoverIn {
-    /// RFC 3339 time: failed deliveries created at or after it are queued again.
+    /// RFC 3339 time (`2026-03-14T18:30:00Z`; any one ASCII character may separate the date
+    /// and the time, and the instant must fall in the years 1-9999 UTC): failed deliveries
+    /// created at or after it are queued again.
+    #[schema(
+        pattern = r"^(?:(?:(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|0001-(?:01-(?:0[2-9]|[12][0-9]|3[01])|(?:0[2-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[3-9]|1[0-2])-(?:29|30)|(?:0[3578]|1[02])-31)|9999-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|10)-31)|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|0001-01-01[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-]00:00|-(?:[01][0-9]|2[0-3]):[0-5][0-9])|9999-12-31[\u0001-\u007f](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:[Zz]|[+-]00:00|\+(?:[01][0-9]|2[0-3]):[0-5][0-9]))$"
+    )]
     since: String,
 }
 

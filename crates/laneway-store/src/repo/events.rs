@@ -174,7 +174,8 @@ impl Position {
     /// The inverse of [`Position::encode`]; `None` for anything it cannot have produced.
     pub fn decode(s: &str) -> Option<Position> {
         fn number(s: &str) -> Option<i64> {
-            if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            // At most 18 digits: always an i64, and what the API document's pattern says.
+            if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
             s.parse().ok()

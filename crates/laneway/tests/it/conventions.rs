@@ -429,11 +429,21 @@ backend_test!(etags_and_if_match, |app| async move {
     expect_error(
         app,
         app.req(Method::PATCH, &format!("/records/{id}"))
-            .header("If-Match", "garbage")
+            .header("If-Match", "\"0123456789abcdef\"")
             .json(&json!({"title": "x"})),
         412,
     )
     .await;
+    // A value that is not `*` or entity tags is a malformed header, not a stale version.
+    let e = expect_error(
+        app,
+        app.req(Method::PATCH, &format!("/records/{id}"))
+            .header("If-Match", "garbage")
+            .json(&json!({"title": "x"})),
+        400,
+    )
+    .await;
+    assert_eq!(e.body["details"]["parameter"], "If-Match", "{}", e.text);
     // `*` always matches.
     app.expect(
         app.req(Method::PATCH, &format!("/records/{id}"))

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::{Backend, TestApp};
 
@@ -94,6 +94,14 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
 fn response_schema<'a>(doc: &'a Value, op: &'a Value, status: &str) -> &'a Value {
     let resp = resolve(doc, &op["responses"][status]);
     resolve(doc, &resp["content"]["application/json"]["schema"])
+}
+
+/// A success schema's envelopes: itself, or each branch of its `oneOf`, resolved.
+fn envelopes<'a>(doc: &'a Value, schema: &'a Value) -> Vec<&'a Value> {
+    match schema["oneOf"].as_array() {
+        Some(branches) => branches.iter().map(|b| resolve(doc, b)).collect(),
+        None => vec![schema],
+    }
 }
 
 fn param_names(op: &Value, location: &str) -> BTreeSet<String> {
@@ -192,9 +200,12 @@ async fn document_describes_every_route() {
                     "{what}: {content}"
                 );
             } else if path != "/openapi.json" {
-                let ok = response_schema(doc, op, status);
-                assert_eq!(ok["properties"]["success"]["type"], "boolean", "{what}");
-                assert!(ok["properties"]["data"].is_object(), "{what}: no data");
+                // Lists answer one of two envelopes (offset or cursor mode): each is checked.
+                for ok in envelopes(doc, response_schema(doc, op, status)) {
+                    assert_eq!(ok["properties"]["success"]["type"], "boolean", "{what}");
+                    assert!(ok["properties"]["data"].is_object(), "{what}: no data");
+                }
+                let ok = envelopes(doc, response_schema(doc, op, status))[0];
                 if method == "delete" {
                     let data = resolve(doc, &ok["properties"]["data"]);
                     assert!(data["properties"]["deleted"].is_object(), "{what}");
@@ -265,6 +276,10 @@ async fn document_describes_every_route() {
             }
             if method == "post" {
                 assert!(responses.contains_key("409"), "{what}: no 409");
+                assert!(
+                    param_names(op, "header").contains("Idempotency-Key"),
+                    "{what}: no Idempotency-Key"
+                );
             }
             if method == "patch" || method == "delete" {
                 assert!(responses.contains_key("412"), "{what}: no 412");
@@ -273,18 +288,58 @@ async fn document_describes_every_route() {
         }
     }
 
-    // Lists take page/per_page and their own filters, and answer with `meta`.
+    // Lists take either pagination mode, never both (one exploded `paging` object that may
+    // not mix them), and answer the envelope of the mode chosen.
     for path in LISTS {
         let op = &doc["paths"][path]["get"];
-        let query = param_names(op, "query");
+        let paging = op["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "paging"))
+            .unwrap_or_else(|| panic!("GET {path}: no paging parameter"));
+        assert_eq!(paging["in"], "query");
+        assert_eq!(paging["style"], "form");
+        assert_eq!(paging["explode"], true);
+        let props = &paging["schema"]["properties"];
+        for k in ["page", "per_page", "page[size]", "page[cursor]"] {
+            assert!(props[k].is_object(), "GET {path}: paging.{k}");
+        }
+        let mixed = paging["schema"]["not"]["anyOf"]
+            .as_array()
+            .expect("not anyOf");
         assert!(
-            query.contains("page") && query.contains("per_page"),
-            "GET {path}: {query:?}"
+            mixed.contains(&json!({"required": ["page", "page[size]"]})),
+            "GET {path}: {mixed:?}"
         );
-        let meta = resolve(doc, &response_schema(doc, op, "200")["properties"]["meta"]);
+        let query = param_names(op, "query");
+        assert!(!query.contains("page"), "GET {path}: page outside paging");
+        let both = envelopes(doc, response_schema(doc, op, "200"));
+        assert_eq!(both.len(), 2, "GET {path}: one envelope per mode");
+        let meta = resolve(doc, &both[0]["properties"]["meta"]);
         for k in ["total", "page", "per_page"] {
             assert!(meta["properties"][k].is_object(), "GET {path}: meta.{k}");
         }
+        let cursor = resolve(doc, &both[1]["properties"]["meta"]);
+        for k in ["path", "per_page", "next_cursor", "prev_cursor"] {
+            assert!(
+                cursor["properties"][k].is_object(),
+                "GET {path}: cursor meta.{k}"
+            );
+        }
+        assert!(
+            both[1]["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("links")),
+            "GET {path}: cursor envelope without links"
+        );
+    }
+    // Creates link to what they created, for clients and the stateful fuzzer.
+    let links = &doc["paths"]["/records"]["post"]["responses"]["201"]["links"];
+    for target in ["get_record", "update_record", "delete_record"] {
+        assert_eq!(
+            links[target]["parameters"]["id"], "$response.body#/data/id",
+            "POST /records link {target}: {links}"
+        );
     }
     let records_query = param_names(&doc["paths"]["/records"]["get"], "query");
     for p in ["type", "search", "assignee_id", "stage_id", "pipeline_id"] {
