@@ -11,7 +11,7 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$ST_VERSION"; the
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
 fi
-BIN="${LANEWAY_BIN:-target/debug/laneway}"
+BIN="${LANEWAY_BIN:-${CARGO_TARGET_DIR:-target}/debug/laneway}"
 [ -x "$BIN" ] || cargo build --quiet -p laneway
 WORK="$(mktemp -d)"
 DB="${1:-sqlite://$WORK/laneway.db}"
