@@ -208,6 +208,54 @@ mod tests {
     }
 }
 
+/// The TCP peer of a request, when the server was started with connect info.
+pub fn peer_ip(parts: &axum::http::request::Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The scheme the client used: `https` when a trusted proxy (`--trusted-proxies`) says so in
+/// `X-Forwarded-Proto`, else `http`. From any other peer the header is not believed.
+pub fn client_proto(
+    config: &crate::config::ServerConfig,
+    peer: Option<std::net::IpAddr>,
+    headers: &axum::http::HeaderMap,
+) -> &'static str {
+    let trusted = peer.is_some_and(|p| config.is_trusted_proxy(p));
+    let said = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .map(|p| p.split(',').next().unwrap_or("").trim());
+    match said {
+        Some(p) if trusted && p.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    }
+}
+
+/// What a request says about where it came from, read through [`peer_ip`], [`client_ip`]
+/// and [`client_proto`].
+pub struct Origin {
+    pub ip: Option<std::net::IpAddr>,
+    pub proto: &'static str,
+}
+
+impl axum::extract::FromRequestParts<crate::state::AppState> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = peer_ip(parts);
+        Ok(Origin {
+            ip: client_ip(&state.config, peer, &parts.headers),
+            proto: client_proto(&state.config, peer, &parts.headers),
+        })
+    }
+}
+
 /// The client's address for per-address limits: the peer, unless the peer is one of
 /// `--trusted-proxies`; then the nearest `X-Forwarded-For` hop that is not itself a trusted
 /// proxy, read from the right (the left part of the header is whatever the client sent). A

@@ -22,7 +22,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // Probed every second or so: their access lines are logged at debug, not info.
+        .layer(axum::middleware::map_response(
+            |mut r: axum::response::Response| async move {
+                r.extensions_mut().insert(QuietLog);
+                r
+            },
+        ))
 }
+
+/// Marks a response whose access line is logged at debug level (see `api::LogResponse`).
+#[derive(Debug, Clone, Copy)]
+pub struct QuietLog;
 
 #[derive(Serialize)]
 struct Health {

@@ -152,8 +152,9 @@ fn conflict(c: &Contract, what: &str) -> ApiError {
     ))
 }
 
-/// Where signing links point: `--public-url` when set, else the host the caller used.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+/// Where signing links point: `--public-url` when set, else the host the caller used, with
+/// the scheme a trusted proxy reports (`auth::client_proto`).
+fn base_url(state: &AppState, headers: &HeaderMap, proto: &str) -> String {
     if let Some(u) = &state.config.public_url {
         return u.trim_end_matches('/').to_string();
     }
@@ -162,11 +163,6 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty())
         .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https" || *p == "http")
-        .unwrap_or("http");
     format!("{proto}://{host}")
 }
 
@@ -431,6 +427,7 @@ async fn send_contract(
     State(state): State<AppState>,
     auth: Writer,
     PathId(id): PathId,
+    origin: crate::auth::Origin,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = path_uuid(&id, "Contract")?;
@@ -458,7 +455,7 @@ async fn send_contract(
     s.commit().await?;
     let signing_url = format!(
         "{}/api/v1/public/contracts/{token}",
-        base_url(&state, &headers)
+        base_url(&state, &headers, origin.proto)
     );
     Ok(ok(Sent {
         contract: new,

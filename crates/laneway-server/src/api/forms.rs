@@ -8,11 +8,11 @@
 //! answers as its `data`: `record.created` (and its companions) and `form.submitted` commit
 //! with it. Submissions are rate-limited per form and client address.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::LazyLock;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -454,13 +454,9 @@ impl FromRequestParts<AppState> for ClientIp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
         Ok(ClientIp(crate::auth::client_ip(
             &state.config,
-            peer,
+            crate::auth::peer_ip(parts),
             &parts.headers,
         )))
     }
@@ -596,7 +592,7 @@ fn title_of(form: &Form, answers: &Map<String, Value>) -> String {
     request_body = Object,
     responses(
         (status = 201, description = "Received", body = Envelope<Submitted>),
-        (status = 409, description = "The form cannot take submissions now (its object type, pipeline or stage was deleted)", body = crate::error::ErrorBody),
+        (status = 409, description = "The form cannot take submissions now: its object type was deleted, or changed so that the form no longer fits it (`form_out_of_date`, naming what changed)", body = crate::error::ErrorBody),
     )
 )]
 async fn submit_form(
@@ -623,6 +619,25 @@ async fn submit_form(
         }
         Err(e) => return Err(e.into()),
     };
+    // The object type may have changed since the form was saved (a new required field, a
+    // field's type or options): the form no longer fits it. That is for the form's owner to
+    // fix, not the visitor, so it is a 409 that names what changed, before the answers are
+    // judged against a type the form does not ask for.
+    if let Err(e) = check_fields(&form.fields, &ot, form.title_field.as_deref()) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "form_out_of_date",
+            format!(
+                "This form no longer fits object type '{}': {} (an admin must update the form)",
+                ot.slug, e.message
+            ),
+        )
+        .with_details(json!({
+            "form_id": form.id,
+            "object_type": ot.slug,
+            "field": e.details.as_ref().and_then(|d| d.get("field").cloned()),
+        })));
+    }
     check_data(&mut s, &ws, &ot.fields, &answers).await?;
     let place: Option<Place> = match (form.stage_id, form.pipeline_id) {
         (Some(st), _) => match resolve_stage_id(&mut s, &ws, st).await {

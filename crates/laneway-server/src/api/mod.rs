@@ -96,12 +96,35 @@ pub fn app(state: AppState) -> Router {
                                 .to_string();
                             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                         })
-                        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+                        .on_response(LogResponse),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
+}
+
+/// The access line of each response: info, or debug for the health probes
+/// ([`crate::health::QuietLog`]), which load balancers poll every second.
+#[derive(Clone, Copy)]
+struct LogResponse;
+
+impl<B> tower_http::trace::OnResponse<B> for LogResponse {
+    fn on_response(
+        self,
+        response: &axum::http::Response<B>,
+        latency: std::time::Duration,
+        span: &tracing::Span,
+    ) {
+        let level = match response.extensions().get::<crate::health::QuietLog>() {
+            Some(_) => Level::DEBUG,
+            None => Level::INFO,
+        };
+        DefaultOnResponse::new()
+            .level(level)
+            .latency_unit(tower_http::LatencyUnit::Micros)
+            .on_response(response, latency, span)
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -1647,6 +1647,7 @@ backend_test!(signing_url_follows_the_host, |app| async move {
         url.starts_with("http://crm.internal:8443/api/v1/public/contracts/lwsign_"),
         "{url}"
     );
+    // X-Forwarded-Proto is not believed from a peer that is not a trusted proxy.
     let r = app
         .expect(
             app.req(Method::POST, &sp)
@@ -1657,7 +1658,7 @@ backend_test!(signing_url_follows_the_host, |app| async move {
         .await;
     let url = s(&r.data()["signing_url"]);
     assert!(
-        url.starts_with("https://crm.example.org/api/v1/public/contracts/lwsign_"),
+        url.starts_with("http://crm.example.org/api/v1/public/contracts/lwsign_"),
         "{url}"
     );
     // Only http and https are schemes.
@@ -1677,6 +1678,32 @@ backend_test!(signing_url_follows_the_host, |app| async move {
     let link = link_path(&r.data()["signing_url"]);
     sign_ok(app, &link, "Host Test").await;
 });
+
+// Behind a trusted proxy, its X-Forwarded-Proto says the scheme of the link.
+backend_test!(
+    signing_url_follows_a_trusted_proxy,
+    with crate::support::behind_local_proxy,
+    |app| async move {
+        let rid = s(&app.lead("r").await["id"]);
+        let c = contract(app, &rid, "Proxied").await;
+        let sp = format!("/contracts/{}/send", s(&c["id"]));
+        for (said, scheme) in [("https", "https"), ("HTTPS, http", "https"), ("http", "http"), ("javascript", "http")] {
+            let r = app
+                .expect(
+                    app.req(Method::POST, &sp)
+                        .header("Host", "crm.example.org")
+                        .header("X-Forwarded-Proto", said),
+                    200,
+                )
+                .await;
+            let url = s(&r.data()["signing_url"]);
+            assert!(
+                url.starts_with(&format!("{scheme}://crm.example.org/api/v1/public/contracts/lwsign_")),
+                "{said}: {url}"
+            );
+        }
+    }
+);
 
 fn public_url(cfg: &mut laneway_server::ServerConfig) {
     cfg.public_url = Some("https://crm.example.com/".into());

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::backend_test;
 use crate::receiver::{assert_signed, Hit, Receiver};
 use crate::records::{board, ids, is_timestamp, s};
-use crate::support::{Backend, Resp, TestApp};
+use crate::support::{behind_local_proxy, Backend, Resp, TestApp};
 use crate::webhooks::{fast, webhook_test};
 
 // ---- helpers ---------------------------------------------------------------------------------
@@ -1574,11 +1574,6 @@ backend_test!(submit_when_the_object_type_is_gone, |app| async move {
 
 // ---- rate limit ------------------------------------------------------------------------------
 
-/// The test client reaches the server from loopback, as a local reverse proxy would.
-fn behind_local_proxy(c: &mut laneway_server::ServerConfig) {
-    c.trusted_proxies = laneway_server::config::parse_trusted_proxies("127.0.0.1, ::1").unwrap();
-}
-
 backend_test!(
     submissions_are_rate_limited_per_form_and_address,
     with behind_local_proxy,
@@ -2007,3 +2002,82 @@ backend_test!(openapi_documents_forms, |app| async move {
         assert!(text.contains(word), "{word} not in the document");
     }
 });
+
+// A schema change the form no longer fits (a new required field, a changed type) makes
+// submissions a 409 naming what changed, not a 400 blaming the visitor.
+backend_test!(
+    submissions_after_the_type_changed_under_the_form,
+    |app| async move {
+        let ot = app
+            .post(
+                "/schema/object-types",
+                json!({
+                    "name": "Applicant",
+                    "fields": [
+                        {"key": "full_name", "type": "text", "required": true},
+                        {"key": "age", "type": "number"},
+                    ],
+                }),
+                201,
+            )
+            .await;
+        let ot_id = s(&ot.data()["id"]);
+        let f = s(&form(
+            app,
+            json!({"name": "Apply", "object_type": "applicant", "fields": [
+                {"key": "full_name", "type": "text", "required": true},
+                {"key": "age", "type": "number"},
+            ]}),
+        )
+        .await["id"]);
+        submit_ok(app, &f, json!({"full_name": "Ann", "age": 30})).await;
+
+        // A new required field the form does not ask.
+        app.patch(
+            &format!("/schema/object-types/{ot_id}"),
+            json!({"fields": [
+                {"key": "full_name", "type": "text", "required": true},
+                {"key": "age", "type": "number"},
+                {"key": "phone", "type": "phone", "required": true},
+            ]}),
+            200,
+        )
+        .await;
+        let r = submit(app, &f, json!({"full_name": "Bob", "age": 31})).await;
+        assert_eq!(r.status.as_u16(), 409, "{}", r.text);
+        assert_eq!(r.body["code"], "form_out_of_date", "{}", r.text);
+        let msg = r.body["error"].as_str().unwrap();
+        assert!(msg.contains("applicant") && msg.contains("phone"), "{msg}");
+        assert_eq!(r.body["details"]["form_id"], f.as_str(), "{}", r.text);
+
+        // A field whose type changed.
+        app.patch(
+            &format!("/schema/object-types/{ot_id}"),
+            json!({"fields": [
+                {"key": "full_name", "type": "text", "required": true},
+                {"key": "age", "type": "text"},
+            ]}),
+            200,
+        )
+        .await;
+        let r = submit(app, &f, json!({"full_name": "Cy", "age": 32})).await;
+        assert_eq!(r.status.as_u16(), 409, "{}", r.text);
+        let msg = r.body["error"].as_str().unwrap();
+        assert!(msg.contains("age") && msg.contains("text"), "{msg}");
+        assert_eq!(r.body["details"]["field"], "fields[1].type", "{}", r.text);
+
+        // Fixing the form makes it take submissions again; nothing was stored meanwhile.
+        app.patch(
+            &format!("/forms/{f}"),
+            json!({"fields": [
+                {"key": "full_name", "type": "text", "required": true},
+                {"key": "age", "type": "text"},
+            ]}),
+            200,
+        )
+        .await;
+        submit_ok(app, &f, json!({"full_name": "Cy", "age": "32"})).await;
+        let listed = app.get("/records?type=applicant", 200).await;
+        assert_eq!(listed.body["meta"]["total"], 2, "{}", listed.text);
+    }
+);

@@ -393,3 +393,9 @@ impl TestApp {
         r.data().clone()
     }
 }
+
+/// Settings for a server behind a proxy on this machine: loopback peers are trusted proxies,
+/// so their `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+pub fn behind_local_proxy(c: &mut laneway_server::ServerConfig) {
+    c.trusted_proxies = laneway_server::config::parse_trusted_proxies("127.0.0.1, ::1").unwrap();
+}

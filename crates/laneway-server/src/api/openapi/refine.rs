@@ -117,7 +117,10 @@ fn paging(doc: &mut Value) {
                     "type": "object",
                     "properties": properties,
                     "not": { "anyOf": mixed },
-                    "additionalProperties": false,
+                    // Other parameters are the list's own or ignored (`Params`), but no query
+                    // value may hold U+0000.
+                    "propertyNames": { "pattern": NO_NUL },
+                    "additionalProperties": { "type": "string", "pattern": NO_NUL },
                 },
             }),
         );
