@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::model::{FieldDef, FieldType};
+use crate::model::{FieldDef, FieldType, ObjectType};
 use crate::DomainError;
 
 pub const MAX_FIELDS: usize = 200;
@@ -189,6 +189,101 @@ fn short(v: &Value) -> String {
     } else {
         s
     }
+}
+
+/// At most this many fields on one public form.
+pub const MAX_FORM_FIELDS: usize = 50;
+
+/// Checks a form's fields against themselves and against the object type they fill: when a
+/// form is saved, when it takes a submission (the type may have changed since), and when the
+/// type changes (to say which forms it leaves behind).
+pub fn check_form_fields(
+    fields: &[FieldDef],
+    ot: &ObjectType,
+    title_field: Option<&str>,
+) -> Result<(), DomainError> {
+    if fields.is_empty() {
+        return Err(DomainError::invalid(
+            "fields",
+            "A form needs at least one field",
+        ));
+    }
+    if fields.len() > MAX_FORM_FIELDS {
+        return Err(DomainError::invalid(
+            "fields",
+            format!("At most {MAX_FORM_FIELDS} fields per form"),
+        ));
+    }
+    validate_defs(fields)?;
+    for (i, f) in fields.iter().enumerate() {
+        if matches!(f.kind, FieldType::Member | FieldType::Record) {
+            return Err(DomainError::invalid(
+                format!("fields[{i}].type"),
+                format!(
+                    "Field '{}': a public form cannot ask for a member or a record",
+                    f.key
+                ),
+            ));
+        }
+        if let Some(d) = ot.fields.iter().find(|d| d.key == f.key) {
+            if d.kind != f.kind {
+                return Err(DomainError::invalid(
+                    format!("fields[{i}].type"),
+                    format!(
+                        "Field '{}': object type '{}' declares it as {}",
+                        f.key,
+                        ot.slug,
+                        type_name(d.kind)
+                    ),
+                ));
+            }
+            if let (Some(allowed), Some(opts)) = (&d.options, &f.options) {
+                if let Some(o) = opts.iter().find(|o| !allowed.contains(o)) {
+                    return Err(DomainError::invalid(
+                        format!("fields[{i}].options"),
+                        format!(
+                            "Field '{}': '{o}' is not an option of object type '{}'",
+                            f.key, ot.slug
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for d in ot.fields.iter().filter(|d| d.required) {
+        if !fields.iter().any(|f| f.key == d.key && f.required) {
+            return Err(DomainError::invalid(
+                "fields",
+                format!(
+                    "Object type '{}' requires '{}': the form must ask it as a required field",
+                    ot.slug, d.key
+                ),
+            ));
+        }
+    }
+    if let Some(t) = title_field {
+        let ok = fields.iter().any(|f| {
+            f.key == t
+                && matches!(
+                    f.kind,
+                    FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Url
+                )
+        });
+        if !ok {
+            return Err(DomainError::invalid(
+                "title_field",
+                format!("'title_field' must be the key of a text, email, phone or url field of the form, got '{t}'"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn type_name(t: FieldType) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use axum::Router;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use laneway_core::events::{self, NewEvent};
-use laneway_core::fields::{validate_data, validate_defs};
+use laneway_core::fields::{check_form_fields as check_fields, validate_data};
 use laneway_core::ids::new_id;
 use laneway_core::model::{FieldDef, FieldType, Form, ObjectType, Record};
 use laneway_core::time::{format_ts, now, serde_ts};
@@ -48,7 +48,6 @@ use crate::extract::{nullable, Json, JsonOrForm, Params, PathId};
 use crate::state::AppState;
 
 const MAX_NAME: usize = 200;
-const MAX_FORM_FIELDS: usize = 50;
 /// Submissions per minute per form and client address (bursts of as many).
 const SUBMISSIONS_PER_MINUTE: u32 = 10;
 
@@ -137,92 +136,6 @@ async fn find_object_type(s: &mut Session, ws: &str, key: &str) -> ApiResult<Obj
         None => schema::find_object_type_by_slug(s, ws, key).await?,
     };
     found.ok_or_else(|| ApiError::invalid("object_type", format!("Object type '{key}' not found")))
-}
-
-/// Checks a form's fields against themselves and against the object type they fill.
-fn check_fields(fields: &[FieldDef], ot: &ObjectType, title_field: Option<&str>) -> ApiResult<()> {
-    if fields.is_empty() {
-        return Err(ApiError::invalid(
-            "fields",
-            "A form needs at least one field",
-        ));
-    }
-    if fields.len() > MAX_FORM_FIELDS {
-        return Err(ApiError::invalid(
-            "fields",
-            format!("At most {MAX_FORM_FIELDS} fields per form"),
-        ));
-    }
-    validate_defs(fields)?;
-    for (i, f) in fields.iter().enumerate() {
-        if matches!(f.kind, FieldType::Member | FieldType::Record) {
-            return Err(ApiError::invalid(
-                &format!("fields[{i}].type"),
-                format!(
-                    "Field '{}': a public form cannot ask for a member or a record",
-                    f.key
-                ),
-            ));
-        }
-        if let Some(d) = ot.fields.iter().find(|d| d.key == f.key) {
-            if d.kind != f.kind {
-                return Err(ApiError::invalid(
-                    &format!("fields[{i}].type"),
-                    format!(
-                        "Field '{}': object type '{}' declares it as {}",
-                        f.key,
-                        ot.slug,
-                        type_name(d.kind)
-                    ),
-                ));
-            }
-            if let (Some(allowed), Some(opts)) = (&d.options, &f.options) {
-                if let Some(o) = opts.iter().find(|o| !allowed.contains(o)) {
-                    return Err(ApiError::invalid(
-                        &format!("fields[{i}].options"),
-                        format!(
-                            "Field '{}': '{o}' is not an option of object type '{}'",
-                            f.key, ot.slug
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    for d in ot.fields.iter().filter(|d| d.required) {
-        if !fields.iter().any(|f| f.key == d.key && f.required) {
-            return Err(ApiError::invalid(
-                "fields",
-                format!(
-                    "Object type '{}' requires '{}': the form must ask it as a required field",
-                    ot.slug, d.key
-                ),
-            ));
-        }
-    }
-    if let Some(t) = title_field {
-        let ok = fields.iter().any(|f| {
-            f.key == t
-                && matches!(
-                    f.kind,
-                    FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::Url
-                )
-        });
-        if !ok {
-            return Err(ApiError::invalid(
-                "title_field",
-                format!("'title_field' must be the key of a text, email, phone or url field of the form, got '{t}'"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn type_name(t: FieldType) -> String {
-    serde_json::to_value(t)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// Resolves `pipeline` (+ `stage`) to the ids a form keeps; `None` when no board.
@@ -624,18 +537,22 @@ async fn submit_form(
     // fix, not the visitor, so it is a 409 that names what changed, before the answers are
     // judged against a type the form does not ask for.
     if let Err(e) = check_fields(&form.fields, &ot, form.title_field.as_deref()) {
+        let field = match &e {
+            DomainError::Validation { field, .. } => field.clone(),
+            _ => None,
+        };
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
             "form_out_of_date",
             format!(
-                "This form no longer fits object type '{}': {} (an admin must update the form)",
-                ot.slug, e.message
+                "This form no longer fits object type '{}': {e} (an admin must update the form)",
+                ot.slug
             ),
         )
         .with_details(json!({
             "form_id": form.id,
             "object_type": ot.slug,
-            "field": e.details.as_ref().and_then(|d| d.get("field").cloned()),
+            "field": field,
         })));
     }
     check_data(&mut s, &ws, &ot.fields, &answers).await?;

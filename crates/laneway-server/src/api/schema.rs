@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use laneway_core::events::{self, NewEvent};
@@ -269,7 +269,7 @@ async fn create_object_type(
     params(("id" = String, Path, description = "Object type id (UUID)")),
     request_body = ObjectTypePatch,
     responses(
-        (status = 200, description = "The object type after the change", body = Envelope<ObjectType>),
+        (status = 200, description = "The object type after the change, and the forms it leaves behind", body = ObjectTypeChanged),
         (status = 409, description = "An object type with this slug already exists", body = crate::error::ErrorBody),
     )
 )]
@@ -303,8 +303,52 @@ async fn update_object_type(
     schema::update_object_type(&mut s, auth.ws(), &t, now())
         .await
         .map_err(|e| slug_taken(e, "An object type", &t.slug))?;
+    // Which of the type's public forms the change leaves behind (they answer 409
+    // `form_out_of_date` until updated), so the admin learns it here, not from a visitor.
+    let mut affected = Vec::new();
+    for f in laneway_store::repo::forms::of_object_type(&mut s, auth.ws(), t.id).await? {
+        if let Err(e) =
+            laneway_core::fields::check_form_fields(&f.fields, &t, f.title_field.as_deref())
+        {
+            affected.push(AffectedForm {
+                id: f.id,
+                name: f.name,
+                problem: e.to_string(),
+            });
+        }
+    }
     s.commit().await?;
-    Ok(with_etag(&t, StatusCode::OK))
+    let mut resp = axum::Json(ObjectTypeChanged {
+        success: true,
+        data: &t,
+        affected_forms: affected,
+    })
+    .into_response();
+    if let Ok(tag) = axum::http::HeaderValue::from_str(&super::etag::etag_of(&t)) {
+        resp.headers_mut().insert(axum::http::header::ETAG, tag);
+    }
+    Ok(resp)
+}
+
+/// The answer to `PATCH /schema/object-types/{id}`: the type, and the forms it no longer fits.
+#[derive(Serialize, ToSchema)]
+struct ObjectTypeChanged<'a> {
+    /// Always `true`.
+    success: bool,
+    #[schema(value_type = ObjectType)]
+    data: &'a ObjectType,
+    /// The type's live public forms that no longer fit it after this change: they answer
+    /// submissions with `409 form_out_of_date` until they are updated. Empty when none.
+    affected_forms: Vec<AffectedForm>,
+}
+
+/// A form left behind by a change of its object type.
+#[derive(Serialize, ToSchema)]
+struct AffectedForm {
+    id: uuid::Uuid,
+    name: String,
+    /// What no longer fits, e.g. `Object type 'lead' requires 'phone': ...`.
+    problem: String,
 }
 
 /// Delete an object type

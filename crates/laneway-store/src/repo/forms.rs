@@ -117,6 +117,21 @@ pub async fn get(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Form> {
     .await
 }
 
+/// The live forms of a workspace that fill one object type, oldest first.
+pub async fn of_object_type(
+    s: &mut Session,
+    ws: &str,
+    object_type_id: Uuid,
+) -> StoreResult<Vec<Form>> {
+    let q = in_ws(ws)
+        .and_where(Expr::col((F::Table, F::ObjectTypeId)).eq(object_type_id))
+        .and_where(Expr::col((F::Table, F::DeletedAt)).is_null())
+        .order_by((F::Table, F::CreatedAt), sea_query::Order::Asc)
+        .order_by((F::Table, F::Id), sea_query::Order::Asc)
+        .to_owned();
+    s.fetch_all(&q).await
+}
+
 pub async fn get_for_update(s: &mut Session, ws: &str, id: Uuid) -> StoreResult<Form> {
     let q = in_ws(ws)
         .and_where(Expr::col((F::Table, F::Id)).eq(id))

@@ -2081,3 +2081,69 @@ backend_test!(
         assert_eq!(listed.body["meta"]["total"], 2, "{}", listed.text);
     }
 );
+
+// The schema change itself names the forms it leaves behind, and only those.
+backend_test!(
+    object_type_changes_list_the_forms_they_affect,
+    |app| async move {
+        let ot = app
+            .post(
+                "/schema/object-types",
+                json!({"name": "Visitor", "fields": [{"key": "full_name", "type": "text"}]}),
+                201,
+            )
+            .await;
+        let ot_id = s(&ot.data()["id"]);
+        let asks_name = s(&form(
+            app,
+            json!({"name": "Asks name", "object_type": "visitor", "fields": [
+                {"key": "full_name", "type": "text"},
+            ]}),
+        )
+        .await["id"]);
+        let asks_phone = s(&form(
+            app,
+            json!({"name": "Asks phone", "object_type": "visitor", "fields": [
+                {"key": "full_name", "type": "text"},
+                {"key": "phone", "type": "phone", "required": true},
+            ]}),
+        )
+        .await["id"]);
+        let path = format!("/schema/object-types/{ot_id}");
+        // A change every form still fits: none listed.
+        let r = app.patch(&path, json!({"name": "Guest"}), 200).await;
+        assert_eq!(r.body["affected_forms"], json!([]), "{}", r.text);
+        assert!(r.header("etag").is_some());
+        // A new required field only the second form asks.
+        let r = app
+            .patch(
+                &path,
+                json!({"fields": [
+                    {"key": "full_name", "type": "text"},
+                    {"key": "phone", "type": "phone", "required": true},
+                ]}),
+                200,
+            )
+            .await;
+        let affected = r.body["affected_forms"].as_array().unwrap();
+        assert_eq!(affected.len(), 1, "{}", r.text);
+        assert_eq!(affected[0]["id"], asks_name.as_str(), "{}", r.text);
+        assert_eq!(affected[0]["name"], "Asks name");
+        assert!(
+            affected[0]["problem"].as_str().unwrap().contains("phone"),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.data()["fields"].as_array().unwrap().len(), 2);
+        // The listed form says the same to a visitor; the other still takes submissions.
+        let r = submit(app, &asks_name, json!({"full_name": "Ann"})).await;
+        assert_eq!(r.status.as_u16(), 409, "{}", r.text);
+        assert_eq!(r.body["code"], "form_out_of_date");
+        submit_ok(
+            app,
+            &asks_phone,
+            json!({"full_name": "Bo", "phone": "+1 555 0100"}),
+        )
+        .await;
+    }
+);
