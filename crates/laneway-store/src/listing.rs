@@ -1040,7 +1040,10 @@ impl Sort {
                 .ok_or_else(|| {
                     let mut e = reg.unknown(name, None, true);
                     e.message = format!("sort: unknown field '{name}'");
-                    e.hint = Some(format!("sortable: {}, id", reg.names(true).join(", ")));
+                    // `id` last, once: it is always the final tie-breaker.
+                    let names: Vec<String> =
+                        reg.names(true).into_iter().filter(|n| n != "id").collect();
+                    e.hint = Some(format!("sortable: {}, id", names.join(", ")));
                     e
                 })?;
             if keys.iter().any(|k| k.field.name == f.name) {

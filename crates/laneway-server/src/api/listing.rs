@@ -102,7 +102,12 @@ impl ListRequest {
             None => None,
         };
         let sort = Sort::parse(reg, q.get("sort"), default_sort).map_err(|e| {
-            ApiError::bad_request("invalid_sort", e.to_string())
+            // The message and hint alone: a sort error is not a `filter:` one.
+            let message = match &e.hint {
+                Some(h) => format!("{} ({h})", e.message),
+                None => e.message.clone(),
+            };
+            ApiError::bad_request("invalid_sort", message)
                 .with_details(json!({ "parameter": "sort" }))
         })?;
 

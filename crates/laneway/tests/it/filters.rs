@@ -3094,6 +3094,9 @@ backend_test!(filter_and_sort_errors, |app| async move {
     for name in ["title", "created_at", "position", "data.<key>", "id"] {
         assert!(e.contains(name), "{e} does not name {name}");
     }
+    // Said as a sort error, with `id` listed once, last.
+    assert!(e.starts_with("sort: unknown field 'titel'"), "{e}");
+    assert!(e.ends_with(", id)") && !e.contains(", id, "), "{e}");
     for s in [
         "stage.slug",
         "title,title",
