@@ -24,6 +24,9 @@ pub struct ServerConfig {
     /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (reverse proxies);
     /// empty by default, so no peer, private or not, can choose the client address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Count and time HTTP requests for `GET /metrics` (set when `--metrics-listen` is given;
+    /// the recorder itself is installed by [`crate::metrics::install`]).
+    pub metrics: bool,
 }
 
 /// Reads a `--trusted-proxies` list: comma-separated CIDRs or single addresses
@@ -117,6 +120,7 @@ impl ServerConfig {
             webhooks: WebhookConfig::default(),
             public_url: None,
             trusted_proxies: Vec::new(),
+            metrics: false,
         }
     }
 }

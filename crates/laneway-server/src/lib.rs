@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod state;
 pub mod webhooks;
 

@@ -45,6 +45,46 @@ impl Default for DbOptions {
     }
 }
 
+/// The `pool` label of the database metrics.
+pub const POOL_SQLITE_READ: &str = "sqlite_read";
+/// SQLite's one writer: its acquire waits are the writer's queue.
+pub const POOL_SQLITE_WRITE: &str = "sqlite_write";
+pub const POOL_POSTGRES: &str = "postgres";
+
+/// Metric names of the store (described and exported by the server's metrics module).
+pub const DB_ACQUIRE_SECONDS: &str = "laneway_db_acquire_seconds";
+pub const DB_ACQUIRE_WAITING: &str = "laneway_db_acquire_waiting";
+pub const EVENTS_WRITTEN: &str = "laneway_events_written_total";
+
+/// One pool's connections at a moment.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub pool: &'static str,
+    /// Open connections, idle or in use.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// Awaits a connection (or a transaction's start), counted as waiting meanwhile and timed in
+/// `laneway_db_acquire_seconds` (no-ops when no metrics recorder is installed).
+async fn timed<T>(pool: &'static str, acquire: impl std::future::Future<Output = T>) -> T {
+    let waiting = metrics::gauge!(DB_ACQUIRE_WAITING, "pool" => pool);
+    waiting.increment(1.0);
+    // Decremented even when the request is cancelled mid-wait.
+    struct Done(metrics::Gauge);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            self.0.decrement(1.0);
+        }
+    }
+    let _done = Done(waiting);
+    let start = std::time::Instant::now();
+    let out = acquire.await;
+    metrics::histogram!(DB_ACQUIRE_SECONDS, "pool" => pool).record(start.elapsed().as_secs_f64());
+    out
+}
+
 #[derive(Clone, Debug)]
 enum Pools {
     /// SQLite allows one writer: writes go through a one-connection pool, so they queue in
@@ -158,8 +198,10 @@ impl Db {
     /// A connection for reads outside a transaction.
     pub async fn read(&self) -> StoreResult<Session> {
         let inner = match &self.pools {
-            Pools::Sqlite { read, .. } => Inner::SqliteConn(read.acquire().await?),
-            Pools::Postgres(pool) => Inner::PgConn(pool.acquire().await?),
+            Pools::Sqlite { read, .. } => {
+                Inner::SqliteConn(timed(POOL_SQLITE_READ, read.acquire()).await?)
+            }
+            Pools::Postgres(pool) => Inner::PgConn(timed(POOL_POSTGRES, pool.acquire()).await?),
         };
         Ok(self.session(inner))
     }
@@ -167,10 +209,10 @@ impl Db {
     /// A write transaction. Dropped without [`Session::commit`], it rolls back.
     pub async fn write(&self) -> StoreResult<Session> {
         let inner = match &self.pools {
-            Pools::Sqlite { write, .. } => {
-                Inner::SqliteTx(write.begin_with("BEGIN IMMEDIATE").await?)
-            }
-            Pools::Postgres(pool) => Inner::PgTx(pool.begin().await?),
+            Pools::Sqlite { write, .. } => Inner::SqliteTx(
+                timed(POOL_SQLITE_WRITE, write.begin_with("BEGIN IMMEDIATE")).await?,
+            ),
+            Pools::Postgres(pool) => Inner::PgTx(timed(POOL_POSTGRES, pool.begin()).await?),
         };
         Ok(self.session(inner))
     }
@@ -179,7 +221,27 @@ impl Db {
         Session {
             inner,
             notifier: self.notifier.clone(),
-            wrote_events: false,
+            events_written: 0,
+        }
+    }
+
+    /// Connections of each pool now, for the metrics scrape.
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        fn of<D: sqlx::Database>(name: &'static str, p: &sqlx::Pool<D>) -> PoolStats {
+            let size = p.size();
+            let idle = u32::try_from(p.num_idle()).unwrap_or(size).min(size);
+            PoolStats {
+                pool: name,
+                size,
+                idle,
+                max: p.options().get_max_connections(),
+            }
+        }
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
+                vec![of(POOL_SQLITE_READ, read), of(POOL_SQLITE_WRITE, write)]
+            }
+            Pools::Postgres(pool) => vec![of(POOL_POSTGRES, pool)],
         }
     }
 
@@ -254,8 +316,9 @@ enum Conn<'a> {
 pub struct Session {
     inner: Inner,
     notifier: Arc<Notifier>,
-    /// Set by the event insert, so the commit wakes readers of the event log.
-    wrote_events: bool,
+    /// Counted by the event insert, so the commit wakes readers of the event log (and counts
+    /// them in `laneway_events_written_total`).
+    events_written: u64,
 }
 
 impl Session {
@@ -283,15 +346,16 @@ impl Session {
             Inner::PgTx(t) => t.commit().await?,
             Inner::SqliteConn(_) | Inner::PgConn(_) => {}
         }
-        if self.wrote_events {
+        if self.events_written > 0 {
+            metrics::counter!(EVENTS_WRITTEN).increment(self.events_written);
             self.notifier.committed();
         }
         Ok(())
     }
 
-    /// Notes that this transaction wrote events (see [`Session::commit`]).
-    pub(crate) fn note_events_written(&mut self) {
-        self.wrote_events = true;
+    /// Notes that this transaction wrote `n` events (see [`Session::commit`]).
+    pub(crate) fn note_events_written(&mut self, n: usize) {
+        self.events_written += n as u64;
     }
 
     /// A timestamp as a bind value: fixed-width text on SQLite, `timestamptz` on PostgreSQL.

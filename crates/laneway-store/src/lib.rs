@@ -13,6 +13,13 @@ pub mod repo;
 mod row;
 pub mod tables;
 
-pub use db::{redact_url, Backend, Db, DbOptions, GlobalLock, Session, WorkspaceLock};
+pub use db::{redact_url, Backend, Db, DbOptions, GlobalLock, PoolStats, Session, WorkspaceLock};
 pub use error::{StoreError, StoreResult};
+/// The store's metric names and `pool` labels (exported by the server's metrics module).
+pub mod db_metrics {
+    pub use crate::db::{
+        DB_ACQUIRE_SECONDS, DB_ACQUIRE_WAITING, EVENTS_WRITTEN, POOL_POSTGRES, POOL_SQLITE_READ,
+        POOL_SQLITE_WRITE,
+    };
+}
 pub use row::{FromRow, Row};

@@ -34,6 +34,7 @@ pub struct FileConfig {
     pub max_deliveries_per_month: Option<u64>,
     pub public_url: Option<String>,
     pub trusted_proxies: Option<String>,
+    pub metrics_listen: Option<String>,
 }
 
 impl FileConfig {

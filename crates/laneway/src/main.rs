@@ -106,6 +106,10 @@ struct ServeArgs {
     /// (e.g. 127.0.0.1,10.0.0.0/8); default none
     #[arg(long, env = "LANEWAY_TRUSTED_PROXIES")]
     trusted_proxies: Option<String>,
+    /// Serve Prometheus metrics at GET /metrics on this address (e.g. 127.0.0.1:9184), apart
+    /// from the API; default off
+    #[arg(long, env = "LANEWAY_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
     /// Allow webhooks to http://, private, loopback and link-local addresses
     #[arg(long, env = "LANEWAY_ALLOW_PRIVATE_WEBHOOK_TARGETS", num_args = 0..=1, default_missing_value = "true")]
     allow_private_webhook_targets: Option<bool>,
@@ -456,6 +460,11 @@ async fn serve(cli: &Cli, file: &FileConfig, args: &ServeArgs) -> anyhow::Result
         cfg.trusted_proxies = laneway_server::config::parse_trusted_proxies(&p)
             .map_err(|e| anyhow!("invalid trusted proxies: {e}"))?;
     }
+    let metrics_addr = match args.metrics_listen.clone().or(file.metrics_listen.clone()) {
+        Some(m) => Some(config::parse_listen(&m).context("invalid metrics listen address")?),
+        None => None,
+    };
+    cfg.metrics = metrics_addr.is_some();
     let w = &mut cfg.webhooks;
     if let Some(t) = args
         .webhook_timeout
@@ -516,8 +525,33 @@ async fn serve(cli: &Cli, file: &FileConfig, args: &ServeArgs) -> anyhow::Result
     // and exit 0, not kill the process with the default action.
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown_signals(), shutdown.clone()));
+    let metrics = match metrics_addr {
+        Some(addr) => {
+            let handle = laneway_server::metrics::install()?;
+            let metrics_listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            tracing::info!(addr = %metrics_listener.local_addr()?, "metrics listening (GET /metrics)");
+            Some(tokio::spawn(laneway_server::metrics::serve(
+                handle,
+                prepared.state.clone(),
+                metrics_listener,
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
     tracing::info!(addr = %listener.local_addr()?, database = %redact_url(&url), "Laneway listening");
-    laneway_server::serve(prepared.state, listener, shutdown).await?;
+    let served = laneway_server::serve(prepared.state, listener, shutdown.clone()).await;
+    if let Some(m) = metrics {
+        shutdown.cancel();
+        match m.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "metrics server failed"),
+            Err(e) => tracing::warn!(error = %e, "metrics server task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+    served?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

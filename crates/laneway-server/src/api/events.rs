@@ -165,6 +165,7 @@ async fn stream_events(
         wake,
         stop: state.shutdown.clone(),
         key_checked: Instant::now(),
+        _client: crate::metrics::StreamClient::connect(),
     };
     let stream = futures_util::stream::unfold(tail, Tail::next);
     let mut resp = Sse::new(stream)
@@ -240,6 +241,8 @@ struct Tail {
     wake: watch::Receiver<u64>,
     stop: CancellationToken,
     key_checked: Instant,
+    /// Counts this stream in `laneway_event_stream_clients` until it ends.
+    _client: crate::metrics::StreamClient,
 }
 
 /// What one look at the log found.

@@ -50,6 +50,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
+    let metrics = state.config.metrics;
     let api = Router::new()
         .merge(me::router())
         .merge(members::router())
@@ -76,13 +77,18 @@ pub fn app(state: AppState) -> Router {
             state.limiter.clone(),
             ratelimit::layer,
         ));
-    Router::new()
+    let mut app = Router::new()
         .merge(crate::health::router())
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(
+        .with_state(state);
+    if metrics {
+        // Inside the request-id, trace and panic layers below, after routing: the matched
+        // route template is known.
+        app = app.layer(axum::middleware::from_fn(crate::metrics::track));
+    }
+    app.layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(

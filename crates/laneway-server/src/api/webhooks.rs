@@ -933,6 +933,7 @@ async fn test_webhook(
         url: row.hook.url.clone(),
         secrets: row.signing_secrets(at),
         lease_token: token,
+        created_at: at,
     };
     let mut outcome = crate::webhooks::deliver(&state.webhooks, &claimed).await;
     outcome.counts = false;

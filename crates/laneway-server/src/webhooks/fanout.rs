@@ -115,11 +115,21 @@ pub async fn pass(db: &Db, cfg: &WebhookConfig) -> StoreResult<Pass> {
     let created = repo::insert_deliveries(&mut s, &rows).await?;
     repo::set_fanout_position(&mut s, last).await?;
     s.commit().await?;
+    let fanned = now();
+    let lag = metrics::histogram!(crate::metrics::FANOUT_LAG);
+    for e in &entries {
+        lag.record(secs_between(e.event.timestamp, fanned));
+    }
     Ok(Pass {
         events: entries.len(),
         created,
         busy: false,
     })
+}
+
+/// Seconds from `a` to `b`, 0 when the clock went back.
+pub(crate) fn secs_between(a: Timestamp, b: Timestamp) -> f64 {
+    (b - a).as_seconds_f64().max(0.0)
 }
 
 /// The first instant of the UTC month of `t` (the quota's period).

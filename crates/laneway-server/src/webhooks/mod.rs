@@ -389,6 +389,11 @@ pub async fn deliver(rt: &Runtime, c: &Claimed) -> Outcome {
         .await;
     let finished_at = now();
     let success = a.success();
+    metrics::histogram!(crate::metrics::ATTEMPT_DURATION).record(a.duration_ms as f64 / 1000.0);
+    if success {
+        metrics::histogram!(crate::metrics::DELIVERY_LATENCY)
+            .record(fanout::secs_between(c.created_at, finished_at));
+    }
     let retry_at = if success {
         None
     } else {
@@ -499,7 +504,12 @@ pub async fn record(db: &Db, rt: &Runtime, batch: &[Outcome]) -> StoreResult<()>
     for h in due {
         repo::prune_history(&mut s, h, rt.config.history).await?;
     }
-    s.commit().await
+    s.commit().await?;
+    for o in batch.iter().filter(|o| o.counts) {
+        let outcome = crate::metrics::delivery_outcome(o.success, o.gone, o.retry_at.is_some());
+        metrics::counter!(crate::metrics::DELIVERIES, "outcome" => outcome).increment(1);
+    }
+    Ok(())
 }
 
 fn disabled_event(h: &laneway_core::webhook::Webhook) -> NewEvent {

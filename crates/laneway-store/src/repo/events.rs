@@ -84,7 +84,7 @@ pub async fn insert(
         });
     }
     s.execute(&q).await?;
-    s.note_events_written();
+    s.note_events_written(out.len());
     Ok(out)
 }
 

@@ -469,6 +469,28 @@ pub async fn deliveries_since(s: &mut Session, ws: &str, since: Timestamp) -> St
     Ok(s.fetch_one::<Count, _>(&q).await?.0)
 }
 
+/// Deliveries of every workspace by status, for the metrics scrape (statuses without any are
+/// left out).
+pub async fn count_by_status(s: &mut Session) -> StoreResult<Vec<(DeliveryStatus, i64)>> {
+    struct ByStatus(String, i64);
+    impl FromRow for ByStatus {
+        fn from_row(r: &dyn Row) -> StoreResult<Self> {
+            Ok(ByStatus(r.string("status")?, r.i64("n")?))
+        }
+    }
+    let q = Query::select()
+        .column(D::Status)
+        .expr_as(Func::count(Expr::col(D::Seq)), Alias::new("n"))
+        .from(D::Table)
+        .group_by_col(D::Status)
+        .to_owned();
+    let rows: Vec<ByStatus> = s.fetch_all(&q).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| DeliveryStatus::parse(&r.0).map(|st| (st, r.1)))
+        .collect())
+}
+
 // ----- claims -----
 
 /// A delivery handed to this process to send, with what sending needs.
@@ -486,6 +508,8 @@ pub struct Claimed {
     pub url: String,
     pub secrets: Vec<String>,
     pub lease_token: Uuid,
+    /// When the delivery was created (its event's fan-out), for the delivery latency metric.
+    pub created_at: Timestamp,
 }
 
 struct Candidate {
@@ -503,6 +527,7 @@ struct Candidate {
     rate_limit: Option<i64>,
     rate_window_start: Option<Timestamp>,
     rate_window_count: i64,
+    created_at: Timestamp,
 }
 
 impl FromRow for Candidate {
@@ -522,6 +547,7 @@ impl FromRow for Candidate {
             rate_limit: r.i64_opt("rate_limit")?,
             rate_window_start: r.ts_opt("rate_window_start")?,
             rate_window_count: r.i64("rate_window_count")?,
+            created_at: r.ts("created_at")?,
         })
     }
 }
@@ -598,6 +624,7 @@ pub async fn claim(
             (d.clone(), D::Payload),
             (d.clone(), D::Attempts),
             (d.clone(), D::SeriesStart),
+            (d.clone(), D::CreatedAt),
         ])
         .columns([
             (w.clone(), W::Url),
@@ -684,6 +711,7 @@ pub async fn claim(
             url: c.url,
             secrets,
             lease_token: token,
+            created_at: c.created_at,
         });
     }
     for (id, (start, count, _)) in windows {

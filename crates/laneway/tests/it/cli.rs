@@ -19,6 +19,8 @@ fn sqlite_url(dir: &Path) -> String {
 pub(crate) struct Served {
     pub child: Child,
     pub addr: String,
+    /// The metrics listener's address (with `--metrics-listen`).
+    pub metrics_addr: Option<String>,
     stdout: BufReader<tokio::process::ChildStdout>,
 }
 
@@ -49,9 +51,13 @@ pub(crate) async fn serve_with(db_url: &str, extra: &[&str]) -> Served {
         .expect("spawn laneway serve");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
+    let mut metrics_addr = None;
     let addr = tokio::time::timeout(Duration::from_secs(60), async {
         while let Ok(Some(line)) = lines.next_line().await {
             if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v["fields"]["message"] == "metrics listening (GET /metrics)" {
+                    metrics_addr = v["fields"]["addr"].as_str().map(str::to_string);
+                }
                 if v["fields"]["message"] == "Laneway listening" {
                     return v["fields"]["addr"].as_str().map(str::to_string);
                 }
@@ -68,6 +74,7 @@ pub(crate) async fn serve_with(db_url: &str, extra: &[&str]) -> Served {
     Served {
         child,
         addr,
+        metrics_addr,
         stdout,
     }
 }

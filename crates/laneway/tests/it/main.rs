@@ -15,6 +15,7 @@ mod health;
 mod idempotency;
 mod kanvo;
 mod members_keys;
+mod metrics;
 mod notes_comments;
 mod openapi;
 mod ratelimit;
